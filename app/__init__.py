@@ -1,0 +1,102 @@
+"""Inkwell: the application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import INSTANCE_DIR, Config, config_from_env
+
+
+def create_app(config_class: type[Config] | None = None, overrides: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, languages, blueprints, error pages, commands."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
+    _load_config(app, config_class or config_from_env(), overrides or {})
+    _redact_logs(app)
+    _trust_proxies(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_request_checks(app)
+    _register_error_pages(app)
+    _register_security_headers(app)
+    _register_commands(app)
+    return app
+
+
+def _load_config(app: Flask, config_class: type[Config], overrides: dict) -> None:
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    check = getattr(config_class, "check", None)
+    if check is not None:
+        check(app.config)
+
+
+def _redact_logs(app: Flask) -> None:
+    from app import logs
+
+    logs.init_app(app)
+
+
+def _trust_proxies(app: Flask) -> None:
+    # Only the configured number of proxies may set X-Forwarded-For; otherwise any visitor could forge it.
+    proxies = app.config["PROXY_COUNT"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+
+def _init_extensions(app: Flask) -> None:
+    from app import i18n, models  # noqa: F401 - registers every model with the metadata
+    from app.extensions import csrf, db, limiter, mail, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app import admin, dashboard, letters, moderation, solidarity
+    from app.cases import bp as cases_bp
+    from app.cases import root_bp
+
+    app.register_blueprint(root_bp)
+    app.register_blueprint(cases_bp)
+    letters.init_app(app)
+    solidarity.init_app(app)
+    admin.init_app(app)
+    moderation.init_app(app)
+    dashboard.init_app(app)
+
+
+def _register_request_checks(app: Flask) -> None:
+    from app.forms import note_undecodable_fields
+
+    app.before_request(note_undecodable_fields)
+
+
+def _register_error_pages(app: Flask) -> None:
+    from app import errors
+
+    errors.init_app(app)
+
+
+def _register_security_headers(app: Flask) -> None:
+    from app import security
+
+    security.init_app(app)
+
+
+def _register_commands(app: Flask) -> None:
+    from app.cases.cli import seed_cli
+    from app.exports.cli import export_cli
+    from app.mail.cli import mail_cli
+    from app.privacy.cli import privacy_cli
+
+    app.cli.add_command(seed_cli)
+    app.cli.add_command(mail_cli)
+    app.cli.add_command(export_cli)
+    app.cli.add_command(privacy_cli)

@@ -1,0 +1,231 @@
+"""Reading the campaign (cases, their content in a language, their totals) and counting actions."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.cases.models import (
+    COUNTER_KINDS,
+    TRANSLATED_FIELDS,
+    ActionCounter,
+    Case,
+    CaseUpdate,
+    Target,
+)
+from app.extensions import db
+
+COUNTER_SHARDS = 8
+SOURCE_LOCALE = "en"
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class LocalizedText:
+    """A piece of case content and the language it is actually in (the English fallback says `en`)."""
+
+    text: str
+    lang: str
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p.strip() for p in self.text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+
+
+@dataclass
+class CaseTotals:
+    appeals: int = 0
+    solidarity: int = 0
+    offline: int = 0
+    prior: int = 0
+
+    @property
+    def actions(self) -> int:
+        return self.appeals + self.solidarity + self.offline + self.prior
+
+
+@dataclass
+class CaseView:
+    """What a page needs of a case, in one language."""
+
+    case: Case
+    content: dict[str, LocalizedText]
+    totals: CaseTotals = field(default_factory=CaseTotals)
+
+    @property
+    def progress_percent(self) -> int:
+        goal = self.case.goal
+        if not goal:
+            return 0
+        return min(100, int(self.totals.actions * 100 / goal))
+
+
+def localized_content(case: Case, locale: str) -> dict[str, LocalizedText]:
+    """Each translated field in `locale`, falling back field by field to English."""
+    wanted = case.translation(locale)
+    source = case.translation(SOURCE_LOCALE)
+    content = {}
+    for name in TRANSLATED_FIELDS:
+        text = getattr(wanted, name, "") if wanted else ""
+        if text:
+            content[name] = LocalizedText(text, locale)
+        else:
+            content[name] = LocalizedText(getattr(source, name, "") if source else "", SOURCE_LOCALE)
+    return content
+
+
+def published_cases(status: str | None = None, country: str | None = None) -> list[Case]:
+    query = select(Case).where(Case.published.is_(True))
+    if status:
+        query = query.where(Case.status == status)
+    if country:
+        query = query.where(Case.country == country.upper())
+    query = query.order_by(Case.status, Case.sort_order, Case.id)
+    return list(db.session.scalars(query))
+
+
+def published_countries() -> list[str]:
+    query = select(Case.country).where(Case.published.is_(True)).distinct()
+    return list(db.session.scalars(query))
+
+
+def case_views(cases: list[Case], locale: str) -> list[CaseView]:
+    totals = totals_for([c.id for c in cases])
+    return [
+        CaseView(case, localized_content(case, locale), _with_prior(totals.get(case.id), case))
+        for case in cases
+    ]
+
+
+def get_published_case(slug: str, with_timeline: bool = True) -> Case:
+    """A published case with its translations and targets (and its timeline, for the case page)."""
+    # One round trip for the case, its translations and its targets (a handful of rows).
+    options = [joinedload(Case.translations), joinedload(Case.targets).joinedload(Target.addresses)]
+    if with_timeline:
+        options.append(selectinload(Case.updates).selectinload(CaseUpdate.translations))
+    query = select(Case).where(Case.slug == slug, Case.published.is_(True)).options(*options)
+    case = db.session.execute(query).unique().scalar_one_or_none()
+    if case is None:
+        raise CaseNotFound(slug)
+    return case
+
+
+def case_view(case: Case, locale: str) -> CaseView:
+    return case_views([case], locale)[0]
+
+
+def _with_prior(totals: CaseTotals | None, case: Case) -> CaseTotals:
+    totals = totals or CaseTotals()
+    totals.prior = case.prior_actions or 0
+    return totals
+
+
+def totals_for(case_ids: list[int]) -> dict[int, CaseTotals]:
+    """Action totals per case from the sharded counters: a few rows per case, whatever the number of letters."""
+    if not case_ids:
+        return {}
+    rows = db.session.execute(
+        select(ActionCounter.case_id, ActionCounter.kind, func.sum(ActionCounter.count))
+        .where(ActionCounter.case_id.in_(case_ids))
+        .group_by(ActionCounter.case_id, ActionCounter.kind)
+    )
+    totals: dict[int, CaseTotals] = defaultdict(CaseTotals)
+    for case_id, kind, count in rows:
+        setattr(totals[case_id], _TOTAL_FIELD[kind], int(count or 0))
+    return dict(totals)
+
+
+_TOTAL_FIELD = {"appeal": "appeals", "solidarity": "solidarity", "offline": "offline"}
+
+
+def campaign_total() -> int:
+    """Every action on every published case, with the totals recorded before the platform."""
+    counted = db.session.scalar(
+        select(func.coalesce(func.sum(ActionCounter.count), 0))
+        .join(Case, Case.id == ActionCounter.case_id)
+        .where(Case.published.is_(True))
+    )
+    prior = db.session.scalar(
+        select(func.coalesce(func.sum(Case.prior_actions), 0)).where(Case.published.is_(True))
+    )
+    return int(counted or 0) + int(prior or 0)
+
+
+def record_action(case_id: int, kind: str, amount: int = 1) -> None:
+    """Add to a case's counter in the caller's transaction (flushed, not committed)."""
+    if kind not in COUNTER_KINDS:
+        raise ValueError(f"unknown counter kind {kind!r}")
+    shard = random.randrange(COUNTER_SHARDS)  # noqa: S311 - spreading writes, not security
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(ActionCounter).values(case_id=case_id, kind=kind, shard=shard, count=amount)
+    statement = statement.on_conflict_do_update(
+        index_elements=["case_id", "kind", "shard"],
+        set_={"count": ActionCounter.count + statement.excluded.count},
+    )
+    db.session.execute(statement)
+
+
+# --- editing (admins) -----------------------------------------------------------------------------------------
+
+CASE_SETTINGS = ("person_name", "country", "person_language", "status", "published", "goal", "wall_public",
+                 "forwarding_contact_name", "forwarding_contact_email")
+
+
+class CaseEditError(ValueError):
+    pass
+
+
+def create_case(slug: str, person_name: str, country: str) -> Case:
+    if db.session.scalar(select(Case).where(Case.slug == slug)):
+        raise CaseEditError(f"a case already uses the address {slug!r}")
+    case = Case(slug=slug, person_name=person_name, country=country.upper(), published=False)
+    db.session.add(case)
+    db.session.flush()
+    return case
+
+
+def update_case(case: Case, values: dict) -> list[str]:
+    """Change a case's settings; returns the names of what changed (for the audit trail).
+
+    Queued emails keep the text they were composed with: editing a case never rewrites what is already queued.
+    """
+    changed = []
+    for name in CASE_SETTINGS:
+        if name in values and getattr(case, name) != values[name]:
+            setattr(case, name, values[name])
+            changed.append(name)
+    db.session.flush()
+    return changed
+
+
+def save_translation(case: Case, locale: str, fields: dict) -> list[str]:
+    from app.cases.models import CaseTranslation
+
+    translation = case.translation(locale)
+    if translation is None:
+        translation = CaseTranslation(locale=locale)
+        case.translations.append(translation)
+    changed = []
+    for name in TRANSLATED_FIELDS:
+        value = (fields.get(name) or "").strip()
+        if (getattr(translation, name) or "") != value:
+            setattr(translation, name, value)
+            changed.append(name)
+    db.session.flush()
+    return changed

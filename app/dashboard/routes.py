@@ -1,0 +1,69 @@
+"""Admins' pages: the campaign's figures and the watch over delivery (pause, resume, retry)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from app.admin.auth import roles_required
+from app.admin.forms import ActionForm
+from app.dashboard import charts, services
+from app.extensions import db
+from app.mail import services as outbox
+
+bp = Blueprint("dashboard", __name__, url_prefix="/admin")
+
+
+@bp.get("/dashboard")
+@roles_required("admin")
+def figures():
+    days = services.appeals_per_day()
+    return render_template(
+        "dashboard/figures.html",
+        cases=services.actions_per_case(),
+        days=days,
+        chart=charts.bar_chart([(d.isoformat(), n) for d, n in days], _("Confirmed appeals per day")),
+        countries=services.appeals_per_country(),
+        rate=services.confirmation_rate(),
+    )
+
+
+@bp.get("/delivery")
+@roles_required("admin")
+def delivery():
+    return render_template(
+        "dashboard/delivery.html",
+        status=outbox.outbox_status(),
+        hourly=outbox.throughput(),
+        targets=outbox.delivery_by_target(),
+        failed=outbox.failed_messages(limit=50),
+        form=ActionForm(),
+    )
+
+
+@bp.post("/delivery/targets/<int:target_id>/<any(pause, resume):action>")
+@roles_required("admin")
+def pause_or_resume(target_id: int, action: str):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        outbox.set_target_paused(target_id, action == "pause")
+    except LookupError:
+        abort(404)
+    db.session.commit()
+    return redirect(url_for("dashboard.delivery"))
+
+
+@bp.post("/delivery/retry")
+@roles_required("admin")
+def retry():
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    message_id = request.form.get("message", type=int)
+    target_id = request.form.get("target", type=int)
+    if (message_id is None) == (target_id is None):
+        abort(400)
+    count = outbox.retry_failed(message_id=message_id, target_id=target_id)
+    db.session.commit()
+    flash(_("%(count)s messages queued again.", count=count), "success")
+    return redirect(url_for("dashboard.delivery"))

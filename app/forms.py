@@ -1,0 +1,127 @@
+"""Validators shared by the public forms; every message is translated."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qsl
+
+from flask import current_app, g, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import Markup, escape
+from wtforms.validators import ValidationError
+from wtforms.widgets import html_params
+
+from app import text
+from app.i18n import country_options_html, current_locale
+
+
+class PublicForm(FlaskForm):
+    """A form whose CSRF failure is an ordinary, translated form error: what the visitor wrote is kept.
+
+    Blueprints made only of such forms are exempted from the global CSRF check (which would answer a bare 400 and
+    lose a letter that took twenty minutes to write); the form still refuses to act without a valid token.
+    """
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.meta.csrf and self.csrf_token.errors:
+            self.csrf_token.errors = [
+                _l("Your session expired while you were writing. Nothing is lost: please check and send again.")
+            ]
+        return valid
+
+
+def note_undecodable_fields() -> None:
+    """Before a form post: remember which fields held bytes that are not UTF-8.
+
+    Werkzeug keeps such bytes as literal `%FF` text in url-encoded forms (and as U+FFFD in multipart ones), so the
+    form validators could not tell otherwise. Registered with `before_request` in the factory.
+    """
+    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
+        return
+    body = request.get_data(cache=True, as_text=False)  # the form parser reads the cached body afterwards
+    bad = set()
+    for name, value in parse_qsl(body.decode("ascii", "replace"), keep_blank_values=True, errors="surrogateescape"):
+        if any("\udc80" <= ch <= "\udcff" for ch in value):
+            bad.add(name)
+    if bad:
+        g.undecodable_fields = bad
+
+
+class CleanText:
+    """Refuses what a person cannot mean to type: undecodable bytes, control characters, direction overrides."""
+
+    def __init__(self, multiline: bool = False, allow_bidi: bool = False):
+        self.multiline = multiline
+        self.allow_bidi = allow_bidi
+
+    def __call__(self, form, field) -> None:
+        value = field.data or ""
+        if text.has_undecodable_bytes(value) or field.name in g.get("undecodable_fields", ()):
+            raise ValidationError(_l("This field contains characters that could not be read. Please retype it."))
+        if text.has_control_chars(value, allow_line_breaks=self.multiline):
+            if self.multiline:
+                raise ValidationError(_l("This field contains invisible control characters. Please remove them."))
+            raise ValidationError(_l("This field must fit on one line."))
+        if not self.allow_bidi and text.has_bidi_controls(value):
+            raise ValidationError(_l("This field contains invisible direction characters. Please remove them."))
+
+
+class NotBlank:
+    """Required, and more than spaces or invisible characters."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:
+        if text.is_blank(field.data or ""):
+            raise ValidationError(_l("Please fill in this field."))
+
+
+def strip_filter(value):
+    return text.normalise_text(value) if isinstance(value, str) else value
+
+
+class BotTrap:
+    """A honeypot field and a signed start time: submissions that look automated go to moderation, silently."""
+
+    SALT = "form-started"
+
+    @staticmethod
+    def _serializer() -> URLSafeSerializer:
+        return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=BotTrap.SALT)
+
+    @staticmethod
+    def start_token() -> str:
+        return BotTrap._serializer().dumps(time.time())
+
+    @staticmethod
+    def looks_automated(honeypot: str | None, start_token: str | None) -> bool:
+        if honeypot:
+            return True
+        minimum = current_app.config["FORM_MIN_FILL_SECONDS"]
+        if minimum <= 0:
+            return False
+        try:
+            started = float(BotTrap._serializer().loads(start_token or ""))
+        except (BadSignature, TypeError, ValueError):
+            return True
+        return time.time() - started < minimum
+
+
+class CountrySelect:
+    """A `<select>` of every country in the page's language, from markup cached per language."""
+
+    def __init__(self, prompt):
+        self.prompt = prompt
+
+    def __call__(self, field, **kwargs) -> Markup:
+        kwargs.setdefault("id", field.id)
+        options = country_options_html(current_locale())
+        if field.data:
+            chosen = f'<option value="{escape(field.data)}">'
+            options = options.replace(chosen, chosen[:-1] + " selected>", 1)
+        prompt = Markup('<option value="">{}</option>').format(self.prompt)
+        # Safe: html_params escapes the attributes, the options were escaped when cached, the prompt is Markup.
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{prompt}{options}</select>")  # noqa: S704

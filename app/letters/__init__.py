@@ -1,0 +1,19 @@
+"""Appeals to the authorities: the form, confirmation, delivery status."""
+
+from app.letters import services
+from app.letters.cli import appeals_cli
+from app.letters.routes import bp
+from app.privacy.services import register_eraser
+
+
+def init_app(app) -> None:
+    from app.extensions import csrf
+
+    csrf.exempt(bp)  # every POST here validates a PublicForm, which checks the token and keeps the text
+    app.register_blueprint(bp)
+    # Periodic work the mail worker runs between rounds.
+    app.extensions.setdefault("inkwell_housekeeping", []).extend(
+        [services.expire_unconfirmed, services.build_due_digests]
+    )
+    register_eraser(app, services.erase_appeals)
+    app.cli.add_command(appeals_cli)

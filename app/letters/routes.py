@@ -1,0 +1,152 @@
+"""Thin views over the appeals service: the form, the confirmation link, thank-you and delivery status."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+
+from app.cases import services as cases
+from app.extensions import db, limiter
+from app.forms import BotTrap
+from app.i18n import current_locale, localized_blueprint
+from app.letters import services
+from app.letters.forms import AppealForm, ConfirmAppealForm
+
+bp = localized_blueprint("letters", __name__)
+
+
+def _published_case(slug: str):
+    try:
+        return cases.get_published_case(slug, with_timeline=False)
+    except cases.CaseNotFound:
+        abort(404)
+
+
+def _form_limit() -> str:
+    return current_app.config["APPEAL_RATE_LIMIT"]
+
+
+@bp.route("/cases/<slug>/appeal/", methods=["GET", "POST"])
+@limiter.limit(_form_limit, methods=["POST"])
+def write_appeal(slug: str):
+    case = _published_case(slug)
+    if case.status != "active" or not case.targets:
+        abort(404)
+    locale = current_locale()
+    form = AppealForm()
+    requested_language = request.values.get("letter_language") or locale
+    language, subject, template = services.appeal_draft(case, locale, requested_language)
+    if request.method == "GET":
+        form.letter.data = template
+        form.letter_language.data = language
+        form.started.data = BotTrap.start_token()
+    elif form.validate_on_submit():
+        data = services.AppealInput(
+            name=form.name.data,
+            email=form.email.data,
+            country=form.country.data,
+            letter=form.letter.data,
+            locale=locale,
+            letter_language=form.letter_language.data or locale,
+            consent_share=form.consent_share.data,
+            consent_reply=form.consent_reply.data,
+            consent_updates=form.consent_updates.data,
+        )
+        automated = BotTrap.looks_automated(form.website.data, form.started.data)
+        try:
+            submission = services.submit_appeal(case, data, automated=automated)
+        except services.DuplicateAppeal as duplicate:
+            if not current_app.config["APPEAL_CONFIRMATION"]:
+                db.session.rollback()
+                return render_template("letters/duplicate.html", case=case), 409
+            services.notify_duplicate(duplicate.appeal, locale)
+            db.session.commit()
+            return redirect(url_for("letters.check_email", slug=slug))
+        except services.CaseClosed:
+            abort(404)
+        db.session.commit()
+        if submission.outcome == "queued":
+            return redirect(url_for("letters.thanks", token=services.status_token(submission.appeal)))
+        return redirect(url_for("letters.check_email", slug=slug))
+    else:
+        form.started.data = form.started.data or BotTrap.start_token()
+    return render_template(
+        "letters/appeal_form.html",
+        case=case,
+        form=form,
+        subject=services.appeal_draft(case, locale, form.letter_language.data or language)[1],
+        letter_language=form.letter_language.data or language,
+        languages=services.letter_languages(case, locale),
+        content=cases.localized_content(case, locale),
+    ), (400 if request.method == "POST" else 200)
+
+
+@bp.get("/cases/<slug>/appeal/check-your-email/")
+def check_email(slug: str):
+    case = _published_case(slug)
+    return render_template("letters/check_email.html", case=case, hours=current_app.config["APPEAL_CONFIRM_HOURS"])
+
+
+@bp.route("/appeals/confirm/<token>/", methods=["GET", "POST"])
+@limiter.limit(_form_limit, methods=["POST"])
+def confirm(token: str):
+    """The link in the confirmation email. GET shows a button; POST confirms (mail scanners only GET)."""
+    form = ConfirmAppealForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("letters/confirm.html", token=token, form=form), status
+    try:
+        appeal = services.confirm_appeal(token)
+    except services.AppealExpired:
+        db.session.rollback()
+        return render_template("letters/confirm_failed.html", expired=True), 410
+    except services.InvalidToken:
+        db.session.rollback()
+        return render_template("letters/confirm_failed.html", expired=False), 404
+    db.session.commit()
+    return redirect(url_for("letters.thanks", token=services.status_token(appeal)))
+
+
+@bp.route("/appeals/unsubscribe/<token>/", methods=["GET", "POST"])
+def unsubscribe(token: str):
+    """Stop news of a case. POST without a form is the one-click unsubscribe of RFC 8058 (List-Unsubscribe-Post)."""
+    form = ConfirmAppealForm()
+    one_click = request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click"
+    if request.method == "POST" and (one_click or form.validate_on_submit()):
+        try:
+            appeal = services.unsubscribe(token)
+        except services.InvalidToken:
+            abort(404)
+        db.session.commit()
+        return render_template("letters/unsubscribed.html", case=appeal.case)
+    return render_template("letters/unsubscribe.html", token=token, form=form)
+
+
+@bp.get("/appeals/<token>/thanks/")
+def thanks(token: str):
+    appeal = _appeal_or_404(token)
+    view = cases.case_view(appeal.case, current_locale())
+    case_url = url_for("cases.case_detail", slug=appeal.case.slug, _external=True)
+    return render_template("letters/thanks.html", appeal=appeal, view=view, token=token, case_url=case_url)
+
+
+@bp.get("/appeals/<token>/")
+def status(token: str):
+    appeal = _appeal_or_404(token)
+    return render_template("letters/status.html", appeal=appeal, lines=services.delivery_status(appeal))
+
+
+def _appeal_or_404(token: str):
+    try:
+        return services.appeal_from_status_token(token)
+    except services.InvalidToken:
+        abort(404)
+
+
+@bp.after_request
+def private_pages_are_not_cached(response):
+    # Confirmation and status pages are reached through private links: keep them out of caches and referrers.
+    if request.endpoint in ("letters.confirm", "letters.thanks", "letters.status", "letters.unsubscribe"):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+

@@ -1,0 +1,551 @@
+"""Appeals: submission, confirmation, queueing for the authorities, expiry, digests, delivery status."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.cases.models import Case, Target, TargetAddress
+from app.cases.services import localized_content, record_action
+from app.extensions import db
+from app.i18n import country_name
+from app.letters.models import Appeal, DigestEntry
+from app.mail import services as outbox
+from app.mail.compose import Attachment, Email, render_email
+from app.mail.models import OutboundMessage
+from app.models_base import utcnow
+
+CONFIRM_SALT = "appeal-confirm"
+STATUS_SALT = "appeal-status"
+
+
+class AppealError(Exception):
+    """A reason an appeal cannot go ahead, shown to the supporter."""
+
+
+class CaseClosed(AppealError):
+    pass
+
+
+class DuplicateAppeal(AppealError):
+    def __init__(self, appeal: Appeal | None):
+        super().__init__("duplicate appeal")
+        self.appeal = appeal
+
+
+class InvalidToken(AppealError):
+    pass
+
+
+class AppealExpired(AppealError):
+    pass
+
+
+@dataclass
+class AppealInput:
+    name: str
+    email: str
+    country: str
+    letter: str
+    locale: str
+    letter_language: str
+    consent_share: bool
+    consent_reply: bool = False
+    consent_updates: bool = False
+
+
+@dataclass
+class Submission:
+    appeal: Appeal
+    # "confirmation_sent", "confirmation_throttled", "queued", "held", "duplicate_notified"
+    outcome: str
+
+
+# --- tokens ----------------------------------------------------------------------------------------------------
+
+
+def confirmation_token(appeal: Appeal) -> str:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT).dumps(appeal.public_id)
+
+
+def _signed_link_token(appeal: Appeal, salt: str) -> str:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt).dumps(appeal.public_id)
+
+
+def _appeal_from_signed_link(token: str, salt: str) -> Appeal:
+    """The appeal a private link names (status page, unsubscribe), or InvalidToken if it was not ours."""
+    try:
+        public_id = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt).loads(token)
+    except BadSignature:
+        raise InvalidToken() from None
+    appeal = db.session.scalar(select(Appeal).where(Appeal.public_id == public_id))
+    if appeal is None:
+        raise InvalidToken()
+    return appeal
+
+
+def status_token(appeal: Appeal) -> str:
+    return _signed_link_token(appeal, STATUS_SALT)
+
+
+def appeal_from_status_token(token: str) -> Appeal:
+    return _appeal_from_signed_link(token, STATUS_SALT)
+
+
+def _appeal_from_confirmation_token(token: str) -> Appeal:
+    max_age = current_app.config["APPEAL_CONFIRM_HOURS"] * 3600
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
+    try:
+        public_id = serializer.loads(token, max_age=max_age)
+    except SignatureExpired:
+        public_id = serializer.loads(token)  # genuine but late: say it expired
+        appeal = db.session.scalar(select(Appeal).where(Appeal.public_id == public_id))
+        if appeal is not None and appeal.state == "confirmed":
+            return appeal
+        raise AppealExpired() from None
+    except BadSignature:
+        raise InvalidToken() from None
+    appeal = db.session.scalar(select(Appeal).where(Appeal.public_id == public_id).with_for_update())
+    if appeal is None:
+        raise InvalidToken()
+    return appeal
+
+
+def email_digest(email: str) -> str:
+    key = (current_app.config.get("EMAIL_DIGEST_KEY") or current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, email.strip().casefold().encode(), hashlib.sha256).hexdigest()
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link for emails, on the configured public address (works in the worker and CLI too)."""
+    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
+
+
+# --- submitting and confirming -----------------------------------------------------------------------------------
+
+
+def appeal_draft(case: Case, locale: str, letter_language: str | None = None) -> tuple[str, str, str]:
+    """The letter to prefill: (language, subject, template), in the requested language when the case has it."""
+    language = letter_language if letter_language in letter_languages(case, locale) else locale
+    content = localized_content(case, language)
+    return content["appeal_template"].lang, content["appeal_subject"].text, content["appeal_template"].text
+
+
+def letter_languages(case: Case, locale: str) -> list[str]:
+    """Languages a supporter may send their letter in: theirs, and the authorities' own when translated."""
+    available = {t.locale for t in case.translations if t.appeal_template}
+    languages = [locale] if locale in available else ["en"]
+    for target in case.targets:
+        if target.language in available and target.language not in languages:
+            languages.append(target.language)
+    return languages
+
+
+def submit_appeal(case: Case, data: AppealInput, *, automated: bool = False) -> Submission:
+    """Record an appeal and send the confirmation email (or queue it at once when confirmation is off)."""
+    if case.status != "active" or not case.published or not case.targets:
+        raise CaseClosed()
+    digest = email_digest(data.email)
+    language, subject, _ = appeal_draft(case, data.locale, data.letter_language)
+    now = utcnow()
+    appeal = db.session.scalar(
+        select(Appeal).where(Appeal.case_id == case.id, Appeal.email_digest == digest).with_for_update()
+    )
+    if appeal is not None and appeal.state == "confirmed":
+        raise DuplicateAppeal(appeal)
+    try:
+        # A savepoint around the insert: two tabs posting at once both get here, and one insert loses.
+        with db.session.begin_nested():
+            if appeal is None:
+                appeal = Appeal(case_id=case.id, email_digest=digest, public_id=secrets.token_urlsafe(18))
+                db.session.add(appeal)
+            appeal.name = data.name
+            appeal.email = data.email
+            appeal.country = data.country
+            appeal.locale = data.locale
+            appeal.letter_language = language
+            appeal.subject = subject
+            appeal.letter = data.letter
+            appeal.consent_share = data.consent_share
+            appeal.consent_reply = data.consent_reply
+            appeal.consent_updates = data.consent_updates
+            appeal.created_at = now
+            appeal.state = "held" if automated else "unconfirmed"
+            appeal.expires_at = now + timedelta(hours=current_app.config["APPEAL_CONFIRM_HOURS"])
+    except IntegrityError:
+        # The other submission won. The savepoint's rollback has already taken our pending row out of the session.
+        existing = db.session.scalar(select(Appeal).where(Appeal.case_id == case.id, Appeal.email_digest == digest))
+        raise DuplicateAppeal(existing) from None
+
+    if automated:
+        return Submission(appeal, "held")
+    if not current_app.config["APPEAL_CONFIRMATION"]:
+        _queue_for_authorities(appeal, now)
+        return Submission(appeal, "queued")
+    if _confirmations_exhausted(appeal.email):
+        return Submission(appeal, "confirmation_throttled")
+    email = render_email(
+        "appeal_confirm",
+        appeal.locale,
+        case=case,
+        confirm_url=public_url("letters.confirm", lang_code=appeal.locale, token=confirmation_token(appeal)),
+        hours=current_app.config["APPEAL_CONFIRM_HOURS"],
+    )
+    email.extra_headers["_auto"] = "yes"
+    outbox.enqueue(email, kind="confirmation", recipient=appeal.email, appeal_id=appeal.id)
+    return Submission(appeal, "confirmation_sent")
+
+
+def notify_duplicate(appeal: Appeal | None, locale: str) -> bool:
+    """Tell the address's owner (not the visitor) that this person has already written: no leak of who supports whom."""
+    if appeal is None or appeal.state != "confirmed" or _confirmations_exhausted(appeal.email):
+        return False
+    email = render_email(
+        "appeal_duplicate",
+        locale,
+        case=appeal.case,
+        status_url=public_url("letters.status", lang_code=locale, token=status_token(appeal)),
+    )
+    email.extra_headers["_auto"] = "yes"
+    outbox.enqueue(email, kind="notice", recipient=appeal.email, appeal_id=appeal.id)
+    return True
+
+
+def _confirmations_exhausted(address: str) -> bool:
+    limit = current_app.config["CONFIRMATIONS_PER_ADDRESS_PER_HOUR"]
+    return outbox.recent_messages_to(address, ("confirmation", "notice"), timedelta(hours=1)) >= limit
+
+
+def confirm_appeal(token: str) -> Appeal:
+    """Confirm the address behind a token and queue the appeal for the authorities (once, however often clicked)."""
+    appeal = _appeal_from_confirmation_token(token)
+    if appeal.state == "confirmed":
+        return appeal
+    now = utcnow()
+    if appeal.state != "unconfirmed" or (appeal.expires_at and appeal.expires_at < now):
+        raise AppealExpired()
+    _queue_for_authorities(appeal, now)
+    return appeal
+
+
+def _queue_for_authorities(appeal: Appeal, now: datetime) -> None:
+    """One email per target address (or a place in its daily digest), in this transaction."""
+    appeal.state = "confirmed"
+    appeal.confirmed_at = now
+    appeal.expires_at = None
+    case = appeal.case
+    for target in case.targets:
+        for address in target.addresses:
+            if target.digest:
+                db.session.add(DigestEntry(appeal_id=appeal.id, target_address_id=address.id, created_at=now))
+                continue
+            outbox.enqueue(
+                authority_email(appeal, target),
+                kind="appeal",
+                recipient=address.email,
+                target_address_id=address.id,
+                appeal_id=appeal.id,
+                message_id=f"<appeal.{appeal.public_id}.{address.id}@{_mail_domain()}>",
+            )
+    record_action(case.id, "appeal")
+    db.session.flush()
+
+
+def _mail_domain() -> str:
+    return current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2]
+
+
+def authority_email(appeal: Appeal, target: Target) -> Email:
+    """The letter as the supporter wrote it, signed with their name and country, from the platform's address."""
+    site = current_app.config["SITE_NAME"]
+    signature = f"{appeal.name}\n{country_name(appeal.country, appeal.letter_language)}"
+    return Email(
+        subject=appeal.subject,
+        text=f"{appeal.letter}\n\n{signature}\n",
+        sender_name=f"{appeal.name} via {site}",
+        reply_to=appeal.email if appeal.consent_reply else None,
+    )
+
+
+def expire_unconfirmed(now: datetime | None = None) -> int:
+    """Unconfirmed appeals past their time are expired: never sent, and their letter is dropped."""
+    now = now or utcnow()
+    result = db.session.execute(
+        update(Appeal)
+        .where(Appeal.state == "unconfirmed", Appeal.expires_at < now)
+        .values(state="expired", letter="")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+# --- daily digests -----------------------------------------------------------------------------------------------
+
+
+def build_due_digests(now: datetime | None = None) -> int:
+    """For each digest address with waiting appeals and no digest yet today (after the digest hour), queue one."""
+    now = now or utcnow()
+    if now.hour < current_app.config["DIGEST_HOUR_UTC"]:
+        return 0
+    start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    waiting = db.session.execute(
+        select(DigestEntry.target_address_id, func.count())
+        .where(DigestEntry.outbound_message_id.is_(None))
+        .group_by(DigestEntry.target_address_id)
+    ).all()
+    built = 0
+    for address_id, _count in waiting:
+        sent_today = db.session.scalar(
+            select(func.count())
+            .select_from(OutboundMessage)
+            .where(
+                OutboundMessage.kind == "digest",
+                OutboundMessage.target_address_id == address_id,
+                OutboundMessage.created_at >= start_of_day,
+            )
+        )
+        if sent_today:
+            continue
+        address = db.session.get(TargetAddress, address_id, with_for_update=True)
+        entries = list(
+            db.session.scalars(
+                select(DigestEntry)
+                .where(DigestEntry.target_address_id == address_id, DigestEntry.outbound_message_id.is_(None))
+                .order_by(DigestEntry.id)
+                .with_for_update()
+            )
+        )
+        if not entries:
+            continue
+        message = outbox.enqueue(
+            digest_email(address, entries, now),
+            kind="digest",
+            recipient=address.email,
+            target_address_id=address.id,
+        )
+        for entry in entries:
+            entry.outbound_message_id = message.id
+        built += 1
+    db.session.flush()
+    return built
+
+
+def digest_email(address: TargetAddress, entries: list[DigestEntry], now: datetime) -> Email:
+    target = address.target
+    appeals = [db.session.get(Appeal, e.appeal_id) for e in entries]
+    case = target.case
+    email = render_email(
+        "appeal_digest",
+        target.language if target.language in current_app.config["LANGUAGES"] else "en",
+        case=case,
+        target=target,
+        count=len(appeals),
+        day=now.date(),
+    )
+    letters = "\n\n".join(
+        f"--- {index} ---\n{a.subject}\n\n{a.letter}\n\n{a.name}\n{country_name(a.country, a.letter_language)}"
+        for index, a in enumerate(appeals, start=1)
+    )
+    email.attachments.append(
+        Attachment(f"appeals-{case.slug}-{now.date().isoformat()}.txt", letters.encode("utf-8"), "text", "plain")
+    )
+    return email
+
+
+# --- delivery status ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryLine:
+    target: str
+    state: str  # "queued", "sent", "failed", "digest"
+    sent_at: datetime | None = None
+    reply: str | None = None
+
+
+def delivery_status(appeal: Appeal) -> list[DeliveryLine]:
+    lines: list[DeliveryLine] = []
+    messages = db.session.execute(
+        select(OutboundMessage, Target)
+        .join(TargetAddress, TargetAddress.id == OutboundMessage.target_address_id)
+        .join(Target, Target.id == TargetAddress.target_id)
+        .where(OutboundMessage.appeal_id == appeal.id, OutboundMessage.kind == "appeal")
+        .order_by(OutboundMessage.id)
+    ).all()
+    for message, target in messages:
+        state = {"sent": "sent", "failed": "failed"}.get(message.state, "queued")
+        lines.append(
+            DeliveryLine(
+                target.title or target.name,
+                state,
+                message.sent_at,
+                message.last_reply if state == "failed" else None,
+            )
+        )
+    entries = db.session.execute(
+        select(DigestEntry, Target, OutboundMessage)
+        .join(TargetAddress, TargetAddress.id == DigestEntry.target_address_id)
+        .join(Target, Target.id == TargetAddress.target_id)
+        .outerjoin(OutboundMessage, OutboundMessage.id == DigestEntry.outbound_message_id)
+        .where(DigestEntry.appeal_id == appeal.id)
+    ).all()
+    for _entry, target, message in entries:
+        if message is None:
+            lines.append(DeliveryLine(target.title or target.name, "digest"))
+        else:
+            state = {"sent": "sent", "failed": "failed"}.get(message.state, "queued")
+            lines.append(DeliveryLine(target.title or target.name, state, message.sent_at))
+    return lines
+
+
+# --- privacy -----------------------------------------------------------------------------------------------------
+
+WITHDRAWN = "withdrawn: the supporter asked for their data to be erased"
+
+
+def erase_appeals(digest: str | None, cutoff: datetime | None, now: datetime) -> int:
+    """Blank the personal data of appeals: one supporter's (by address digest), or all finished before `cutoff`.
+
+    Figures do not move: the rows keep their case, country, language and dates, and the counters are separate.
+    Erasing on request also withdraws messages not yet sent.
+    """
+    if digest is not None:
+        condition = Appeal.email_digest == digest
+    else:
+        waiting_message = exists().where(
+            OutboundMessage.appeal_id == Appeal.id, OutboundMessage.state.in_(("pending", "retry", "sending"))
+        )
+        waiting_digest = exists().where(DigestEntry.appeal_id == Appeal.id, DigestEntry.outbound_message_id.is_(None))
+        condition = or_(
+            and_(Appeal.state == "confirmed", Appeal.confirmed_at < cutoff, ~waiting_message, ~waiting_digest),
+            and_(Appeal.state != "confirmed", Appeal.created_at < cutoff),
+        )
+    ids = list(db.session.scalars(select(Appeal.id).where(condition, Appeal.erased_at.is_(None))))
+    erased = 0
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        erased += db.session.execute(
+            update(Appeal)
+            .where(Appeal.id.in_(chunk))
+            .values(name="", email="", letter="", consent_reply=False, consent_updates=False, erased_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.appeal_id.in_(chunk), OutboundMessage.state.in_(("pending", "retry", "sending")))
+            .values(state="failed", failed_at=now, last_reply=WITHDRAWN, lease_token=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.appeal_id.in_(chunk))
+            .values(raw=b"")
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.appeal_id.in_(chunk), OutboundMessage.kind.in_(("confirmation", "notice")))
+            .values(recipient="", delivered_to=None)
+            .execution_options(synchronize_session=False)
+        )
+    if cutoff is not None:
+        # Daily digests carry many supporters' letters in their attachment.
+        db.session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.kind == "digest",
+                OutboundMessage.state.in_(("sent", "failed")),
+                OutboundMessage.created_at < cutoff,
+                OutboundMessage.raw != b"",
+            )
+            .values(raw=b"")
+            .execution_options(synchronize_session=False)
+        )
+    return erased
+
+
+# --- the impact loop: telling supporters what their letters did -----------------------------------------------------
+
+UNSUBSCRIBE_SALT = "appeal-unsubscribe"
+
+
+def unsubscribe_token(appeal: Appeal) -> str:
+    return _signed_link_token(appeal, UNSUBSCRIBE_SALT)
+
+
+def unsubscribe(token: str) -> Appeal:
+    """Stop news of this case for this supporter (idempotent)."""
+    appeal = _appeal_from_signed_link(token, UNSUBSCRIBE_SALT)
+    appeal.consent_updates = False
+    db.session.flush()
+    return appeal
+
+
+def notify_supporters(case: Case, update, now: datetime | None = None) -> int:
+    """Queue a short email about `update` to each supporter of `case` who asked for news, in their language.
+
+    Paced (IMPACT_EMAILS_PER_MINUTE) so that a case with a million supporters does not swamp our mail relay; one
+    email per supporter and update, however often this is called.
+    """
+    now = now or utcnow()
+    domain = _mail_domain()
+    already = set(
+        db.session.scalars(
+            select(OutboundMessage.message_id).where(
+                OutboundMessage.kind == "impact", OutboundMessage.message_id.like(f"<impact.{update.id}.%")
+            )
+        )
+    )
+    per_minute = max(1, current_app.config["IMPACT_EMAILS_PER_MINUTE"])
+    query = (
+        select(Appeal)
+        .where(Appeal.case_id == case.id, Appeal.state == "confirmed", Appeal.consent_updates.is_(True))
+        .where(Appeal.email != "")
+        .order_by(Appeal.id)
+        .execution_options(yield_per=1000)
+    )
+    queued = 0
+    for appeal in db.session.scalars(query):
+        message_id = f"<impact.{update.id}.{appeal.public_id}@{domain}>"
+        if message_id in already:
+            continue
+        locale = appeal.locale if appeal.locale in current_app.config["LANGUAGES"] else "en"
+        text, text_lang = update.text_for(locale)
+        unsubscribe_url = public_url("letters.unsubscribe", lang_code=locale, token=unsubscribe_token(appeal))
+        email = render_email(
+            "case_progress",
+            locale,
+            case=case,
+            update_text=text,
+            outcome=localized_content(case, locale)["outcome"],
+            case_url=public_url("cases.case_detail", lang_code=locale, slug=case.slug),
+            unsubscribe_url=unsubscribe_url,
+        )
+        email.extra_headers.update(
+            {
+                "List-Unsubscribe": f"<{unsubscribe_url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                "_auto": "yes",
+            }
+        )
+        outbox.enqueue(
+            email,
+            kind="impact",
+            recipient=appeal.email,
+            appeal_id=appeal.id,
+            message_id=message_id,
+            not_before=now + timedelta(minutes=queued / per_minute),
+        )
+        queued += 1
+    return queued

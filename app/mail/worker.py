@@ -1,0 +1,257 @@
+"""The mail worker: the only code that talks SMTP.
+
+It runs a few *lanes* (threads), each with its own database session and one SMTP connection that serves many
+messages. A lane leases a batch of due messages, sends them one by one, and records every message's fate.
+
+Delivery semantics: a message is marked sent only after the server's 250 reply to DATA. A 4xx reply or a dropped
+connection means retry later (with backoff); a 5xx reply means failed, with the reply kept. If the connection dies
+after the message was transmitted but before the reply, its fate is unknown: it is retried with the same
+Message-ID, so the worst case is a duplicate the receiver can recognise, never a loss. A worker killed outright
+leaves its messages leased; they become due again when the lease expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import Flask
+
+from app.extensions import db
+from app.mail import services
+from app.mail.services import ClaimedMessage, Fate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerStats:
+    sent: int = 0
+    retry: int = 0
+    failed: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, fates: list[Fate]) -> None:
+        with self.lock:
+            for fate in fates:
+                setattr(self, fate.outcome, getattr(self, fate.outcome) + 1)
+
+
+class SMTPConnection:
+    """One SMTP session, opened lazily and reused for many messages."""
+
+    def __init__(self, config: dict):
+        self.host = config["MAIL_SERVER"]
+        self.port = config["MAIL_PORT"]
+        self.timeout = config["MAIL_TIMEOUT"]
+        self.use_ssl = config["MAIL_USE_SSL"]
+        self.use_tls = config["MAIL_USE_TLS"]
+        self.username = config.get("MAIL_USERNAME")
+        self.password = config.get("MAIL_PASSWORD")
+        self.smtp: smtplib.SMTP | None = None
+
+    def open(self) -> smtplib.SMTP:
+        if self.smtp is None:
+            if self.use_ssl:
+                smtp = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+                )
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            try:
+                smtp.ehlo()
+                if self.use_tls:
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+            except BaseException:
+                _quietly_close(smtp)
+                raise
+            self.smtp = smtp
+        return self.smtp
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                _quietly_close(self.smtp)
+            self.smtp = None
+
+    def drop(self) -> None:
+        if self.smtp is not None:
+            _quietly_close(self.smtp)
+            self.smtp = None
+
+
+def _quietly_close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.close()
+    except OSError:
+        pass
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {text}".strip()
+
+
+class Signer:
+    """Optional DKIM signing (dkimpy), configured by MAIL_DKIM_SELECTOR, MAIL_DKIM_DOMAIN and MAIL_DKIM_KEY_FILE."""
+
+    HEADERS = [b"from", b"to", b"subject", b"date", b"message-id", b"reply-to", b"mime-version", b"content-type"]
+
+    def __init__(self, config: dict):
+        self.key = None
+        key_file = config.get("MAIL_DKIM_KEY_FILE")
+        if key_file:
+            with open(key_file, "rb") as f:
+                self.key = f.read()
+            self.selector = config["MAIL_DKIM_SELECTOR"].encode()
+            self.domain = config["MAIL_DKIM_DOMAIN"].encode()
+
+    def sign(self, message: bytes) -> bytes:
+        if self.key is None:
+            return message
+        import dkim
+
+        signature = dkim.sign(message, self.selector, self.domain, self.key, include_headers=self.HEADERS)
+        return signature + message
+
+
+def deliver(connection: SMTPConnection, message: ClaimedMessage, signer: Signer) -> Fate:
+    """Send one message over the connection; never raises for SMTP or network trouble."""
+    data = signer.sign(b"To: " + message.envelope_to.encode("ascii") + b"\r\n" + message.raw)
+    transmitted = False
+    try:
+        smtp = connection.open()
+        code, text = smtp.mail(message.envelope_from)
+        if code != 250:
+            return _refused(connection, message, code, text)
+        code, text = smtp.rcpt(message.envelope_to)
+        if code not in (250, 251):
+            return _refused(connection, message, code, text, recipient=True)
+        transmitted = True
+        code, text = smtp.data(data)
+        if code != 250:
+            return _refused(connection, message, code, text)
+        return Fate(message, "sent", _reply(code, text))
+    except smtplib.SMTPResponseException as error:  # e.g. 354 not offered, or a reply to an unexpected command
+        return _refused(connection, message, error.smtp_code, error.smtp_error)
+    except (TimeoutError, smtplib.SMTPException, OSError) as error:
+        connection.drop()
+        if transmitted:
+            reply = f"connection lost after the message was sent, fate unknown; will resend it ({error!r})"
+        else:
+            reply = f"connection failed: {error!r}"
+        return Fate(message, "retry", reply[:500])
+
+
+def _refused(connection, message, code: int, text, recipient: bool = False) -> Fate:
+    reply = _reply(code, text)
+    if code == 421 or code < 200:  # the server is closing the session: reconnect for the next message
+        connection.drop()
+    else:
+        try:
+            connection.smtp.rset()
+        except (smtplib.SMTPException, OSError, AttributeError):
+            connection.drop()
+    if 400 <= code < 500 or code < 200:
+        return Fate(message, "retry", reply)
+    return Fate(message, "failed", reply, hard_bounce=recipient)
+
+
+class Worker:
+    """Drains the outbox with `lanes` parallel SMTP connections."""
+
+    def __init__(
+        self,
+        app: Flask,
+        *,
+        lanes: int | None = None,
+        batch_size: int | None = None,
+        idle_seconds: float | None = None,
+        stop: threading.Event | None = None,
+    ):
+        config = app.config
+        self.app = app
+        self.lanes = max(1, lanes or config["MAIL_CONNECTIONS"])
+        self.batch_size = max(1, batch_size or config["MAIL_BATCH_SIZE"])
+        self.idle_seconds = config["MAIL_IDLE_SECONDS"] if idle_seconds is None else idle_seconds
+        self.lease = timedelta(seconds=config["MAIL_LEASE_SECONDS"])
+        self.record_every = max(1, config["MAIL_RECORD_EVERY"])
+        self.stop = stop or threading.Event()
+        self.stats = WorkerStats()
+        self.errors: list[BaseException] = []
+
+    def run(self, drain: bool = False) -> WorkerStats:
+        threads = [
+            threading.Thread(target=self._lane, args=(drain,), name=f"mail-lane-{n}", daemon=True)
+            for n in range(self.lanes)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=0.5)
+        if self.errors:
+            raise self.errors[0]
+        return self.stats
+
+    def _lane(self, drain: bool) -> None:
+        with self.app.app_context():
+            connection = SMTPConnection(self.app.config)
+            signer = Signer(self.app.config)
+            try:
+                while not self.stop.is_set():
+                    batch = self._claim()
+                    if not batch:
+                        if drain:
+                            return
+                        connection.close()  # do not hold idle connections open against the server
+                        self.stop.wait(self.idle_seconds)
+                        continue
+                    self._send_batch(connection, signer, batch)
+            except BaseException as error:  # noqa: BLE001 - a lane's crash must stop the worker loudly
+                log.exception("mail lane crashed")
+                self.errors.append(error)
+                self.stop.set()
+            finally:
+                connection.close()
+                db.session.remove()
+
+    def _claim(self) -> list[ClaimedMessage]:
+        return services.claim_due_messages(self.batch_size, self.lease)
+
+    def _send_batch(self, connection: SMTPConnection, signer: Signer, batch: list[ClaimedMessage]) -> None:
+        """Send a leased batch, recording fates every few messages so a crash repeats as little as possible."""
+        unrecorded: list[Fate] = []
+        pending = list(batch)
+        failures_in_a_row = 0
+        try:
+            while pending and not self.stop.is_set():
+                message = pending.pop(0)
+                fate = deliver(connection, message, signer)
+                unrecorded.append(fate)
+                failures_in_a_row = failures_in_a_row + 1 if fate.reply.startswith("connection failed") else 0
+                if failures_in_a_row >= 3:
+                    # The server is unreachable: put the rest of the batch back for later, pause a moment.
+                    unrecorded.extend(Fate(m, "retry", fate.reply) for m in pending)
+                    pending = []
+                    self.stop.wait(min(5.0, self.idle_seconds))
+                if len(unrecorded) >= self.record_every:
+                    self._record(unrecorded)
+                    unrecorded = []
+        finally:
+            self._record(unrecorded)
+            services.release_leases(pending)
+
+    def _record(self, fates: list[Fate]) -> None:
+        services.record_fates(fates)
+        self.stats.add(fates)

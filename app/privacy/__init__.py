@@ -1,0 +1,1 @@
+"""Supporters' privacy: retention, erasure on request, the public privacy notice."""

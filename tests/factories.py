@@ -1,0 +1,89 @@
+"""Rows for tests, built through the models with sensible defaults."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from app.cases.models import Case, CaseTranslation, CaseUpdate, CaseUpdateTranslation, Target, TargetAddress
+from app.extensions import db
+
+_sequence = itertools.count(1)
+
+
+def make_case(
+    *,
+    slug: str | None = None,
+    person_name: str = "Ana Example",
+    country: str = "PT",
+    status: str = "active",
+    published: bool = True,
+    goal: int = 1000,
+    prior_actions: int = 0,
+    content: dict[str, dict[str, str]] | None = None,
+    targets: list[dict] | None = None,
+    **fields,
+) -> Case:
+    n = next(_sequence)
+    case = Case(
+        slug=slug or f"case-{n}",
+        person_name=person_name,
+        country=country,
+        status=status,
+        published=published,
+        goal=goal,
+        prior_actions=prior_actions,
+        person_language=fields.pop("person_language", "pt"),
+        **fields,
+    )
+    content = content or {
+        "en": {
+            "headline": f"Peaceful protester {n}",
+            "story": f"Story of case {n}.\n\nSecond paragraph.",
+            "ask": "Release them now.",
+            "appeal_subject": f"Free {person_name}",
+            "appeal_template": f"Dear Minister,\n\nPlease release {person_name}.\n\nYours sincerely,",
+        }
+    }
+    for locale, values in content.items():
+        case.translations.append(CaseTranslation(locale=locale, **values))
+    for target in targets if targets is not None else [{"name": "Ministry of Justice"}]:
+        addresses = target.pop("addresses", [f"minister{n}@justice.example.org"])
+        row = Target(country=target.pop("country", country), **target)
+        row.addresses = [TargetAddress(email=a) for a in addresses]
+        case.targets.append(row)
+    db.session.add(case)
+    db.session.flush()
+    return case
+
+
+def add_update(case: Case, when: date, kind: str, texts: dict[str, str], precision: str = "day") -> CaseUpdate:
+    update = CaseUpdate(happened_on=when, kind=kind, precision=precision)
+    update.translations = [CaseUpdateTranslation(locale=loc, text=t) for loc, t in texts.items()]
+    case.updates.append(update)
+    db.session.flush()
+    return update
+
+
+def make_staff(email: str = "mod@inkwell.example.org", role: str = "moderator", password: str | None = None):
+    """A staff account (moderator or admin) with a long enough password."""
+    from app.admin import services as accounts
+
+    return accounts.create_user(email, password or "correct horse battery staple", role)
+
+
+def make_hope(case: Case, message: str = "You are not alone.", **fields):
+    """A message of hope on `case`, pending unless told otherwise."""
+    from app.solidarity.models import SolidarityLetter
+
+    letter = SolidarityLetter(
+        case_id=case.id,
+        first_name=fields.pop("first_name", "Jane"),
+        country=fields.pop("country", "FR"),
+        language=fields.pop("language", "en"),
+        message=message,
+        **fields,
+    )
+    db.session.add(letter)
+    db.session.flush()
+    return letter
