@@ -153,9 +153,11 @@ def test_letters_in_other_scripts_come_out_of_the_pdf_in_noto_fonts(app):
     bundle = services.create_bundle(case, moderator)
     extracted = pdf_text(bundle.pdf)
     assert "Ана Пример" in extracted
+    # Text extraction may put a space before a combining vowel sign (Devanagari "आपक े"): compare without spaces.
+    compact = "".join(extracted.split())
     for language, text in texts.items():
         for word in text.split():
-            assert word.strip("!") in extracted, (language, word)
+            assert word.strip("!") in compact, (language, word)
     fonts = pdf_fonts(bundle.pdf)
     assert all("Noto" in name for name in fonts), fonts  # never a fallback font with missing glyphs
     assert any("CJK" in name for name in fonts) and any("Arabic" in name for name in fonts), fonts
