@@ -210,6 +210,9 @@ def test_delivery_watch_pause_resume_and_retry(client, staff, app):
     client.post("/admin/delivery/retry", data={"message": row.id})
     db.session.expire_all()
     assert db.session.get(OutboundMessage, row.id).state == "retry"
+    changes = client.get("/admin/changes").get_data(as_text=True)
+    for action in ("pause target", "resume target", "retry delivery"):
+        assert action in changes  # every admin change is in the audit trail
     dashboard = client.get("/admin/dashboard").get_data(as_text=True)
     assert "<svg" in dashboard and "Actions per case" in dashboard
 

@@ -67,6 +67,14 @@ def index():
     )
 
 
+@bp.get("/changes")
+@roles_required("admin")
+def changes():
+    """Every change admins made to campaign data: cases, targets, timeline, delivery, exports."""
+    events = services.admin_changes(before_id=request.args.get("before", type=int))
+    return render_template("admin/changes.html", events=events)
+
+
 @bp.app_context_processor
 def staff_context():
     return {"action_form": ActionForm, "staff": current_user}

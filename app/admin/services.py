@@ -8,9 +8,10 @@ from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.admin.models import ROLES, User
+from app.admin.models import ROLES, AdminEvent, User
 from app.extensions import db
 from app.models_base import utcnow
 
@@ -118,8 +119,6 @@ def list_users() -> list[User]:
 
 def record_admin_action(actor: User, action: str, obj, details: str = "") -> None:
     """Put an admin's change in the audit trail (in the same transaction as the change)."""
-    from app.admin.models import AdminEvent
-
     db.session.add(
         AdminEvent(
             actor_id=actor.id,
@@ -130,3 +129,11 @@ def record_admin_action(actor: User, action: str, obj, details: str = "") -> Non
             created_at=utcnow(),
         )
     )
+
+
+def admin_changes(limit: int = 100, before_id: int | None = None) -> list[AdminEvent]:
+    """The latest admin changes, newest first, a page at a time (keyed by id, never by offset)."""
+    query = select(AdminEvent).options(joinedload(AdminEvent.actor))
+    if before_id:
+        query = query.where(AdminEvent.id < before_id)
+    return list(db.session.scalars(query.order_by(AdminEvent.id.desc()).limit(limit)))

@@ -114,6 +114,12 @@ class CaseUpdate(db.Model):
     precision: Mapped[str] = mapped_column(String(8), default="day")
     kind: Mapped[str] = mapped_column(String(16), default="update")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Telling the case's supporters about this entry: asked for by an admin, then expanded by the mail worker's
+    # housekeeping into paced emails, a batch of supporters (after appeal `announce_cursor`) at a time.
+    announce_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    announce_cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    announce_queued: Mapped[int] = mapped_column(Integer, default=0)
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[Case] = relationship(back_populates="updates")
     translations: Mapped[list[CaseUpdateTranslation]] = relationship(

@@ -16,8 +16,11 @@ from app.cases.models import (
     TRANSLATED_FIELDS,
     ActionCounter,
     Case,
+    CaseTranslation,
     CaseUpdate,
+    CaseUpdateTranslation,
     Target,
+    TargetAddress,
 )
 from app.extensions import db
 
@@ -215,8 +218,6 @@ def update_case(case: Case, values: dict) -> list[str]:
 
 
 def save_translation(case: Case, locale: str, fields: dict) -> list[str]:
-    from app.cases.models import CaseTranslation
-
     translation = case.translation(locale)
     if translation is None:
         translation = CaseTranslation(locale=locale)
@@ -229,3 +230,81 @@ def save_translation(case: Case, locale: str, fields: dict) -> list[str]:
             changed.append(name)
     db.session.flush()
     return changed
+
+
+TARGET_SETTINGS = ("name", "title", "language", "country", "max_per_hour", "digest", "paused")
+
+
+def save_target(case: Case, target: Target | None, values: dict, emails: list[str]) -> tuple[Target, list[str]]:
+    """Create or change one of a case's targets and its list of addresses; returns what changed.
+
+    Messages already in the outbox keep their composed text and recipient. An address with appeals waiting for its
+    daily digest cannot be removed (they would never be sent): the admin pauses the target or waits for the digest.
+    """
+    changed = []
+    if target is None:
+        target = Target(case=case, name=values["name"], country=values["country"])
+        db.session.add(target)
+        changed.append("created")
+    for name in TARGET_SETTINGS:
+        if name in values and getattr(target, name) != values[name]:
+            setattr(target, name, values[name])
+            changed.append(name)
+    wanted = list(dict.fromkeys(email.strip().lower() for email in emails if email.strip()))
+    current = {address.email: address for address in target.addresses}
+    for email, address in current.items():
+        if email not in wanted:
+            _check_removable([address])
+            target.addresses.remove(address)
+            changed.append(f"removed {email}")
+    for email in wanted:
+        if email not in current:
+            target.addresses.append(TargetAddress(email=email))
+            changed.append(f"added {email}")
+    db.session.flush()
+    return target, changed
+
+
+def remove_target(target: Target) -> None:
+    _check_removable(target.addresses)
+    db.session.delete(target)
+    db.session.flush()
+
+
+def _check_removable(addresses) -> None:
+    from app.letters.models import DigestEntry  # letters build on cases: imported here, not at the top
+
+    ids = [address.id for address in addresses if address.id is not None]
+    if ids and db.session.scalar(
+        select(DigestEntry.id)
+        .where(DigestEntry.target_address_id.in_(ids), DigestEntry.outbound_message_id.is_(None))
+        .limit(1)
+    ):
+        raise CaseEditError("appeals are waiting for this address's daily digest")
+
+
+def save_timeline_entry(case: Case, entry: CaseUpdate | None, values: dict, texts: dict[str, str]) -> CaseUpdate:
+    """Create or change a dated entry on a case's timeline, with its text in each language given."""
+    if entry is None:
+        entry = CaseUpdate(case=case)
+        db.session.add(entry)
+    entry.happened_on = values["happened_on"]
+    entry.precision = values["precision"]
+    entry.kind = values["kind"]
+    by_locale = {translation.locale: translation for translation in entry.translations}
+    for locale, text in texts.items():
+        text = (text or "").strip()
+        if locale in by_locale:
+            if text:
+                by_locale[locale].text = text
+            else:
+                entry.translations.remove(by_locale[locale])
+        elif text:
+            entry.translations.append(CaseUpdateTranslation(locale=locale, text=text))
+    db.session.flush()
+    return entry
+
+
+def remove_timeline_entry(entry: CaseUpdate) -> None:
+    db.session.delete(entry)
+    db.session.flush()

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from app.admin.auth import roles_required
 from app.admin.forms import ActionForm
+from app.admin.services import record_admin_action
+from app.cases.models import Target
 from app.dashboard import charts, services
 from app.extensions import db
 from app.mail import services as outbox
+from app.mail.models import OutboundMessage
 
 bp = Blueprint("dashboard", __name__, url_prefix="/admin")
 
@@ -47,9 +51,10 @@ def pause_or_resume(target_id: int, action: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        outbox.set_target_paused(target_id, action == "pause")
+        target = outbox.set_target_paused(target_id, action == "pause")
     except LookupError:
         abort(404)
+    record_admin_action(current_user, f"{action} target", target, target.name)
     db.session.commit()
     return redirect(url_for("dashboard.delivery"))
 
@@ -64,6 +69,10 @@ def retry():
     if (message_id is None) == (target_id is None):
         abort(400)
     count = outbox.retry_failed(message_id=message_id, target_id=target_id)
+    model, key = (OutboundMessage, message_id) if message_id is not None else (Target, target_id)
+    retried = db.session.get(model, key)
+    if retried is not None:
+        record_admin_action(current_user, "retry delivery", retried, f"{count} queued again")
     db.session.commit()
     flash(_("%(count)s messages queued again.", count=count), "success")
     return redirect(url_for("dashboard.delivery"))

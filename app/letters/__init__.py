@@ -13,7 +13,7 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     # Periodic work the mail worker runs between rounds.
     app.extensions.setdefault("inkwell_housekeeping", []).extend(
-        [services.expire_unconfirmed, services.build_due_digests]
+        [services.expire_unconfirmed, services.build_due_digests, services.send_due_announcements]
     )
     register_eraser(app, services.erase_appeals)
     app.cli.add_command(appeals_cli)
