@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.cases.models import Case, CaseUpdate, Target, TargetAddress
 from app.cases.services import localized_content, record_action
@@ -159,34 +160,38 @@ def submit_appeal(case: Case, data: AppealInput, *, automated: bool = False) -> 
     digest = email_digest(data.email)
     language, subject, _ = appeal_draft(case, data.locale, data.letter_language)
     now = utcnow()
-    appeal = db.session.scalar(
-        select(Appeal).where(Appeal.case_id == case.id, Appeal.email_digest == digest).with_for_update()
+    values = {
+        "name": data.name,
+        "email": data.email,
+        "country": data.country,
+        "locale": data.locale,
+        "letter_language": language,
+        "subject": subject,
+        "letter": data.letter,
+        "consent_share": data.consent_share,
+        "consent_reply": data.consent_reply,
+        "consent_updates": data.consent_updates,
+        "created_at": now,
+        "state": "held" if automated else "unconfirmed",
+        "expires_at": now + timedelta(hours=current_app.config["APPEAL_CONFIRM_HOURS"]),
+        "confirmed_at": None,
+    }
+    # One statement, safe against two tabs posting at once: a new appeal is inserted; an earlier one from the same
+    # address that was never confirmed (expired, held, or still waiting) is replaced; a confirmed one is left alone.
+    upsert = _insert(Appeal).values(
+        case_id=case.id, email_digest=digest, public_id=secrets.token_urlsafe(18), **values
     )
-    if appeal is not None and appeal.state == "confirmed":
-        raise DuplicateAppeal(appeal)
-    try:
-        # A savepoint around the insert: two tabs posting at once both get here, and one insert loses.
-        with db.session.begin_nested():
-            if appeal is None:
-                appeal = Appeal(case_id=case.id, email_digest=digest, public_id=secrets.token_urlsafe(18))
-                db.session.add(appeal)
-            appeal.name = data.name
-            appeal.email = data.email
-            appeal.country = data.country
-            appeal.locale = data.locale
-            appeal.letter_language = language
-            appeal.subject = subject
-            appeal.letter = data.letter
-            appeal.consent_share = data.consent_share
-            appeal.consent_reply = data.consent_reply
-            appeal.consent_updates = data.consent_updates
-            appeal.created_at = now
-            appeal.state = "held" if automated else "unconfirmed"
-            appeal.expires_at = now + timedelta(hours=current_app.config["APPEAL_CONFIRM_HOURS"])
-    except IntegrityError:
-        # The other submission won. The savepoint's rollback has already taken our pending row out of the session.
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[Appeal.case_id, Appeal.email_digest],
+        set_=values,
+        where=Appeal.state != "confirmed",
+    )
+    appeal = db.session.scalars(
+        upsert.returning(Appeal), execution_options={"populate_existing": True}
+    ).one_or_none()
+    if appeal is None:
         existing = db.session.scalar(select(Appeal).where(Appeal.case_id == case.id, Appeal.email_digest == digest))
-        raise DuplicateAppeal(existing) from None
+        raise DuplicateAppeal(existing)
 
     if automated:
         return Submission(appeal, "held")
@@ -205,6 +210,12 @@ def submit_appeal(case: Case, data: AppealInput, *, automated: bool = False) -> 
     email.extra_headers["_auto"] = "yes"
     outbox.enqueue(email, kind="confirmation", recipient=appeal.email, appeal_id=appeal.id)
     return Submission(appeal, "confirmation_sent")
+
+
+def _insert(model):
+    """INSERT with ON CONFLICT for the session's database (PostgreSQL or SQLite)."""
+    dialect = db.session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
 def notify_duplicate(appeal: Appeal | None, locale: str) -> bool:
