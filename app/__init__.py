@@ -59,7 +59,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import admin, dashboard, letters, moderation, solidarity
+    from app import admin, dashboard, letters, moderation, offline, solidarity
     from app.cases import bp as cases_bp
     from app.cases import root_bp
 
@@ -70,6 +70,7 @@ def _register_blueprints(app: Flask) -> None:
     admin.init_app(app)
     moderation.init_app(app)
     dashboard.init_app(app)
+    offline.init_app(app)
 
 
 def _register_request_checks(app: Flask) -> None:

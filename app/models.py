@@ -13,5 +13,6 @@ from app.cases.models import (  # noqa: F401
 from app.letters.models import Appeal, DigestEntry  # noqa: F401
 from app.mail.models import OutboundMessage  # noqa: F401
 from app.moderation.models import Bundle, ModerationEvent  # noqa: F401
+from app.offline.models import PaperReport  # noqa: F401
 from app.privacy.models import ErasureRecord  # noqa: F401
 from app.solidarity.models import SolidarityLetter  # noqa: F401
