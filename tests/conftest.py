@@ -102,7 +102,29 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        if response.is_streamed:  # a streamed body is produced as it is read: in the request's context too
+            response.response = _ReadInContext(context, response.response)
+        return response
+
+
+class _ReadInContext:
+    """A response body that runs in `context` as it is read and closed (`stream_with_context` needs that)."""
+
+    def __init__(self, context: contextvars.Context, body) -> None:
+        self.context, self.body = context, iter(body)
+        self._close = getattr(body, "close", None)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self.context.run(next, self.body)
+
+    def close(self) -> None:
+        if self._close is not None:
+            self.context.run(self._close)
 
 
 @pytest.fixture

@@ -7,11 +7,14 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
+from app.admin.models import AdminEvent
 from app.exports import services
 from app.extensions import db
 from app.letters.models import Appeal
-from tests.factories import make_case
+from app.models_base import utcnow
+from tests.factories import make_case, make_staff
 
 
 def appeal(case, n, *, country="FR", when=datetime(2026, 12, 10, 9, tzinfo=UTC), state="confirmed", **fields):
@@ -96,3 +99,124 @@ def test_cli_refuses_an_unwritable_path_with_one_line(runner, data):
     result = runner.invoke(args=["export", "appeals", "-o", "/nonexistent-dir/x.csv"])
     assert result.exit_code != 0
     assert "Error:" in result.output and "Traceback" not in result.output
+
+
+# The downloads in the browser: the same files, streamed by the staff pages.
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def staff(app):
+    moderator = make_staff("mod@inkwell.example.org", "moderator")
+    admin = make_staff("admin@inkwell.example.org", "admin")
+    db.session.commit()
+    return moderator, admin
+
+
+def sign_in(client, email):
+    response = client.post("/admin/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 302, response.status_code
+
+
+def audit_rows() -> list[AdminEvent]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(AdminEvent).order_by(AdminEvent.id)))
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/admin/exports/appeals.csv"), ("POST", "/admin/exports/supporters.csv")]
+)
+def test_downloads_send_anonymous_visitors_to_sign_in(client, data, method, path):
+    response = client.open(path, method=method)
+    assert response.status_code == 302
+    assert "/admin/login" in response.headers["Location"]
+    assert audit_rows() == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/admin/exports/appeals.csv"), ("POST", "/admin/exports/supporters.csv")]
+)
+def test_moderators_may_not_download(client, data, staff, method, path):
+    sign_in(client, "mod@inkwell.example.org")
+    response = client.open(path, method=method)
+    assert response.status_code == 403
+    assert b"w6@example.net" not in response.data
+    assert audit_rows() == []
+
+
+def test_admin_downloads_the_supporters_as_a_streamed_csv_and_it_is_audited(client, data, staff):
+    sign_in(client, "admin@inkwell.example.org")
+    response = client.post("/admin/exports/supporters.csv", buffered=False)
+    assert response.status_code == 200
+    assert response.is_streamed
+    assert response.content_type == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="inkwell-supporters-{utcnow():%Y-%m-%d}.csv"'
+    )
+    assert response.headers["Cache-Control"] == "no-store"
+    body = b"".join(response.iter_encoded()).decode("utf-8")
+    response.close()
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[0] == services.SUPPORTERS_HEADER
+    assert [r[1] for r in rows[1:]] == ["w6@example.net", "w7@example.net"]
+    assert [r[4] for r in rows[1:]] == ["bo", "bo"]
+    # Formulas stay text in the file the browser saves.
+    assert rows[1][0] == '\'=HYPERLINK("http://evil.example","x")'
+    assert rows[2][0] == "'+33 6 12 34 56 78"
+    assert "\r\n=" not in body and not body.startswith("=")
+
+    [event] = audit_rows()
+    assert event.actor.email == "admin@inkwell.example.org"
+    assert event.action == "download supporters export"
+    assert event.object_type == "CsvExport"
+    assert event.details == "2 rows"
+    assert "download supporters export" in client.get("/admin/changes").get_data(as_text=True)
+
+
+def test_the_supporters_download_needs_a_post(client, data, staff):
+    sign_in(client, "admin@inkwell.example.org")
+    assert client.get("/admin/exports/supporters.csv").status_code == 405
+    assert audit_rows() == []
+
+
+def test_admin_downloads_the_appeal_counts(client, data, staff):
+    sign_in(client, "admin@inkwell.example.org")
+    response = client.get("/admin/exports/appeals.csv")
+    assert response.status_code == 200
+    assert response.is_streamed
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="inkwell-appeals-')
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows == [
+        ["case", "country", "day", "appeals"],
+        ["ana", "FR", "2026-12-10", "2"],
+        ["ana", "MX", "2026-12-10", "1"],
+        ["ana", "FR", "2026-12-11", "1"],
+        ["bo", "FR", "2026-12-10", "2"],
+    ]
+    assert audit_rows() == []  # figures without personal data: no audit row
+
+
+def test_a_large_download_arrives_in_pieces_without_a_full_copy(app, client, staff, monkeypatch):
+    monkeypatch.setattr(services, "YIELD_PER", 100)
+    case = make_case(slug="big")
+    for n in range(3000):
+        appeal(case, n, consent_updates=True, name=f"-Writer {n}")
+    db.session.commit()
+    sign_in(client, "admin@inkwell.example.org")
+    response = client.post("/admin/exports/supporters.csv", buffered=False)
+    chunks = list(response.response)
+    response.close()
+    assert len(chunks) > 2  # several pieces of ~64 KB, not one string holding the whole file
+    assert max(len(chunk) for chunk in chunks) < 2 * 64 * 1024
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8"))))
+    assert len(rows) == 3001
+    assert all(row[0].startswith("'-Writer ") for row in rows[1:])
+
+
+def test_the_dashboard_offers_the_downloads(client, data, staff):
+    sign_in(client, "admin@inkwell.example.org")
+    html = client.get("/admin/dashboard").get_data(as_text=True)
+    assert 'href="/admin/exports/appeals.csv"' in html
+    assert 'action="/admin/exports/supporters.csv"' in html

@@ -102,3 +102,22 @@ def export_size(name: str) -> int:
         .where(Appeal.state == "confirmed", Appeal.consent_updates.is_(True), Appeal.email != ""),
     }[name]
     return db.session.scalar(query) or 0
+
+
+class CsvExport:
+    """What an audit row about a download points at: an export, by name (there is no database row to point at)."""
+
+    id = None
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def record_download(actor, name: str) -> int:
+    """Put a download of personal data in the admins' audit trail, with how many rows left; the caller commits."""
+    from app.admin.services import record_admin_action
+
+    size = export_size(name)
+    record_admin_action(actor, f"download {name} export", CsvExport(name), f"{size} rows")
+    db.session.flush()
+    return size
