@@ -117,6 +117,9 @@ PAGES = (
     "/{lang}/cases/ana/appeal/check-your-email/",
     "/{lang}/cases/ana/hope/",
     "/{lang}/cases/ana/hope/sent/",
+    "/{lang}/cases/ana/paper-letters/",
+    "/{lang}/cases/ana/paper-letters/sent/",
+    "/{lang}/privacy/",
     "/{lang}/no-such-page",
 )
 

@@ -153,11 +153,11 @@ class TimelineEntryForm(FlaskForm):
 
     happened_on = DateField(_l("Date"), validators=[DataRequired()])
     precision = SelectField(
-        _l("The date is known to the"),
+        _l("How precise the date is"),
         choices=[
-            SelectChoice("day", _l("day")),
-            SelectChoice("month", _l("month")),
-            SelectChoice("year", _l("year")),
+            SelectChoice("day", _l("The exact day is known")),
+            SelectChoice("month", _l("Only the month is known")),
+            SelectChoice("year", _l("Only the year is known")),
         ],
     )
     kind = SelectField(_l("Kind"), choices=[SelectChoice(code, label) for code, label in TIMELINE_KINDS.items()])
