@@ -114,6 +114,8 @@ class Config:
 
     # Forms filled faster than this (seconds) look automated and are held for moderation.
     FORM_MIN_FILL_SECONDS = float(os.environ.get("FORM_MIN_FILL_SECONDS", "3"))
+    # Seconds a rendered appeal form is reused (per process, fresh tokens each time); 0 renders every request.
+    FORM_PAGE_CACHE_SECONDS = _env_int("FORM_PAGE_CACHE_SECONDS", 5)
     # Keyed hash of supporters' addresses (duplicate detection); defaults to the secret key.
     EMAIL_DIGEST_KEY = os.environ.get("EMAIL_DIGEST_KEY")
 
@@ -147,6 +149,7 @@ class TestConfig(Config):
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 1  # tests that send mail point this at their own SMTP server
     FORM_MIN_FILL_SECONDS = 0
+    FORM_PAGE_CACHE_SECONDS = 0  # tests edit cases and expect to see it at once (test_form_page_cache turns it on)
     MAIL_IDLE_SECONDS = 0.05
     MAIL_RETRY_BASE_SECONDS = 60
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_wtf.csrf import generate_csrf
 
 from app.cases import services as cases
 from app.extensions import db, limiter
@@ -10,6 +11,7 @@ from app.forms import BotTrap
 from app.i18n import current_locale, localized_blueprint
 from app.letters import services
 from app.letters.forms import AppealForm, ConfirmAppealForm
+from app.pagecache import form_pages
 
 bp = localized_blueprint("letters", __name__)
 
@@ -25,59 +27,87 @@ def _form_limit() -> str:
     return current_app.config["APPEAL_RATE_LIMIT"]
 
 
-@bp.route("/cases/<slug>/appeal/", methods=["GET", "POST"])
-@limiter.limit(_form_limit, methods=["POST"])
+@bp.get("/cases/<slug>/appeal/")
+def appeal_form(slug: str):
+    """The form, prefilled with the case's letter; the same HTML for everyone for a few seconds (app.pagecache)."""
+    locale = current_locale()
+    requested_language = request.args.get("letter_language") or locale
+
+    def render(tokens: dict[str, str]) -> str:
+        case = _open_case(slug)
+        form = AppealForm()
+        language, _subject, template = services.appeal_draft(case, locale, requested_language)
+        form.letter.data = template
+        form.letter_language.data = language
+        form.started.data = tokens["started"]
+        return _form_page(case, form, locale, language)
+
+    return form_pages.page(
+        ("appeal", slug, locale, requested_language),
+        render,
+        tokens={"csrf": generate_csrf, "started": BotTrap.start_token},
+        allowed_args=frozenset({"letter_language"}),
+    )
+
+
+@bp.post("/cases/<slug>/appeal/")
+@limiter.limit(_form_limit)
 def write_appeal(slug: str):
+    case = _open_case(slug)
+    locale = current_locale()
+    form = AppealForm()
+    if not form.validate_on_submit():
+        form.started.data = form.started.data or BotTrap.start_token()
+        language = services.appeal_draft(case, locale, form.letter_language.data or locale)[0]
+        return _form_page(case, form, locale, language), 400
+    data = services.AppealInput(
+        name=form.name.data,
+        email=form.email.data,
+        country=form.country.data,
+        letter=form.letter.data,
+        locale=locale,
+        letter_language=form.letter_language.data or locale,
+        consent_share=form.consent_share.data,
+        consent_reply=form.consent_reply.data,
+        consent_updates=form.consent_updates.data,
+    )
+    automated = BotTrap.looks_automated(form.website.data, form.started.data)
+    try:
+        submission = services.submit_appeal(case, data, automated=automated)
+    except services.DuplicateAppeal as duplicate:
+        if not current_app.config["APPEAL_CONFIRMATION"]:
+            db.session.rollback()
+            return render_template("letters/duplicate.html", case=case), 409
+        services.notify_duplicate(duplicate.appeal, locale)
+        db.session.commit()
+        return redirect(url_for("letters.check_email", slug=slug))
+    except services.CaseClosed:
+        abort(404)
+    db.session.commit()
+    if submission.outcome == "queued":
+        return redirect(url_for("letters.thanks", token=services.status_token(submission.appeal)))
+    return redirect(url_for("letters.check_email", slug=slug))
+
+
+def _open_case(slug: str):
+    """A published case that takes appeals (else 404)."""
     case = _published_case(slug)
     if case.status != "active" or not case.targets:
         abort(404)
-    locale = current_locale()
-    form = AppealForm()
-    requested_language = request.values.get("letter_language") or locale
-    language, subject, template = services.appeal_draft(case, locale, requested_language)
-    if request.method == "GET":
-        form.letter.data = template
-        form.letter_language.data = language
-        form.started.data = BotTrap.start_token()
-    elif form.validate_on_submit():
-        data = services.AppealInput(
-            name=form.name.data,
-            email=form.email.data,
-            country=form.country.data,
-            letter=form.letter.data,
-            locale=locale,
-            letter_language=form.letter_language.data or locale,
-            consent_share=form.consent_share.data,
-            consent_reply=form.consent_reply.data,
-            consent_updates=form.consent_updates.data,
-        )
-        automated = BotTrap.looks_automated(form.website.data, form.started.data)
-        try:
-            submission = services.submit_appeal(case, data, automated=automated)
-        except services.DuplicateAppeal as duplicate:
-            if not current_app.config["APPEAL_CONFIRMATION"]:
-                db.session.rollback()
-                return render_template("letters/duplicate.html", case=case), 409
-            services.notify_duplicate(duplicate.appeal, locale)
-            db.session.commit()
-            return redirect(url_for("letters.check_email", slug=slug))
-        except services.CaseClosed:
-            abort(404)
-        db.session.commit()
-        if submission.outcome == "queued":
-            return redirect(url_for("letters.thanks", token=services.status_token(submission.appeal)))
-        return redirect(url_for("letters.check_email", slug=slug))
-    else:
-        form.started.data = form.started.data or BotTrap.start_token()
+    return case
+
+
+def _form_page(case, form: AppealForm, locale: str, language: str) -> str:
+    letter_language = form.letter_language.data or language
     return render_template(
         "letters/appeal_form.html",
         case=case,
         form=form,
-        subject=services.appeal_draft(case, locale, form.letter_language.data or language)[1],
-        letter_language=form.letter_language.data or language,
+        subject=services.appeal_draft(case, locale, letter_language)[1],
+        letter_language=letter_language,
         languages=services.letter_languages(case, locale),
         content=cases.localized_content(case, locale),
-    ), (400 if request.method == "POST" else 200)
+    )
 
 
 @bp.get("/cases/<slug>/appeal/check-your-email/")
