@@ -59,7 +59,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import admin, dashboard, exports, letters, moderation, offline, solidarity
+    from app import admin, dashboard, exports, letters, moderation, offline, privacy, solidarity
     from app.cases import bp as cases_bp
     from app.cases import root_bp
 
@@ -72,6 +72,7 @@ def _register_blueprints(app: Flask) -> None:
     dashboard.init_app(app)
     offline.init_app(app)
     exports.init_app(app)
+    privacy.init_app(app)
 
 
 def _register_request_checks(app: Flask) -> None:

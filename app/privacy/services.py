@@ -64,3 +64,9 @@ def erase_supporter(email: str, performed_by: str, now: datetime | None = None) 
     db.session.add(record)
     db.session.flush()
     return record
+
+
+def recent_erasures(limit: int = 50) -> list[ErasureRecord]:
+    from sqlalchemy import select
+
+    return list(db.session.scalars(select(ErasureRecord).order_by(ErasureRecord.id.desc()).limit(limit)))
