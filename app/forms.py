@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
+from babel import support
 from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
+from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
 from wtforms.widgets import html_params
 
@@ -24,6 +27,11 @@ class PublicForm(FlaskForm):
     lose a letter that took twenty minutes to write); the form still refuses to act without a valid token.
     """
 
+    def __init__(self, *args, **kwargs):
+        # Flask-WTF reads WTForms' own catalogue from disk for every request; every form here shares one per language.
+        request.wtforms_translations = _wtforms_translations(current_locale())
+        super().__init__(*args, **kwargs)
+
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         if self.meta.csrf and self.csrf_token.errors:
@@ -31,6 +39,11 @@ class PublicForm(FlaskForm):
                 _l("Your session expired while you were writing. Nothing is lost: please check and send again.")
             ]
         return valid
+
+
+@lru_cache(maxsize=16)
+def _wtforms_translations(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 
 def note_undecodable_fields() -> None:
