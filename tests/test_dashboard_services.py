@@ -80,3 +80,30 @@ def test_retry_failed_for_one_message_or_a_whole_target_and_pause(app):
     db.session.commit()
     assert len(outbox.claim_due_messages(10, timedelta(minutes=5))) == 2
     assert outbox.throughput() == 0
+
+
+def test_the_dashboard_shows_the_campaign_total_and_the_moderation_backlog_with_its_age(app, client):
+    from app.admin import services as accounts
+    from tests.factories import make_hope
+    from tests.test_admin import PASSWORD, sign_in
+
+    first, second = make_case(slug="ana", prior_actions=5), make_case(slug="ben")
+    cases.record_action(first.id, "appeal", 3)
+    cases.record_action(second.id, "offline", 40)
+    make_hope(first, created_at=utcnow() - timedelta(hours=3))
+    make_hope(first)
+    make_hope(second, state="approved")
+    accounts.create_user("admin@inkwell.example.org", PASSWORD, "admin")
+    db.session.commit()
+
+    backlog = dashboard.moderation_backlog()
+    assert backlog["messages"].waiting == 2 and backlog["paper_reports"].waiting == 0
+    assert timedelta(hours=2, minutes=59) < backlog["messages"].age() < timedelta(hours=3, minutes=5)
+    assert dashboard.moderation_backlog(cap=1)["messages"].more_than_cap
+    total = dashboard.campaign_totals(dashboard.actions_per_case())
+    assert (total.appeals, total.offline, total.actions) == (3, 40, 48)
+
+    sign_in(client, email="admin@inkwell.example.org")
+    page = client.get("/admin/dashboard").get_data(as_text=True)
+    assert "Moderation backlog" in page and "3 hours" in page
+    assert '<th scope="row">All cases</th><td>3</td><td>0</td><td>40</td><td>48</td>' in page

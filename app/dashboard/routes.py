@@ -22,9 +22,12 @@ bp = Blueprint("dashboard", __name__, url_prefix="/admin")
 @roles_required("admin")
 def figures():
     days = services.appeals_per_day()
+    cases = services.actions_per_case()
     return render_template(
         "dashboard/figures.html",
-        cases=services.actions_per_case(),
+        cases=cases,
+        total=services.campaign_totals(cases),
+        backlog=services.moderation_backlog(),
         days=days,
         chart=charts.bar_chart([(d.isoformat(), n) for d, n in days], _("Confirmed appeals per day")),
         countries=services.appeals_per_country(),

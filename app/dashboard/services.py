@@ -70,3 +70,42 @@ class ConfirmationRate:
 def confirmation_rate() -> ConfirmationRate:
     counts = dict(db.session.execute(select(Appeal.state, func.count()).group_by(Appeal.state)).all())
     return ConfirmationRate(counts.get("confirmed", 0), counts.get("unconfirmed", 0), counts.get("expired", 0))
+
+
+@dataclass
+class Backlog:
+    """What waits for a moderator: how many (counted up to a cap, from the queue's index) and since when."""
+
+    waiting: int
+    oldest_at: datetime | None
+    cap: int
+
+    @property
+    def more_than_cap(self) -> bool:
+        return self.waiting >= self.cap
+
+    def age(self, now: datetime | None = None) -> timedelta | None:
+        return (now or utcnow()) - self.oldest_at if self.oldest_at else None
+
+
+def moderation_backlog(cap: int = 10_000) -> dict[str, Backlog]:
+    """Messages of hope and paper reports waiting for a decision, with the age of the oldest of each."""
+    from app.offline.models import PaperReport
+    from app.solidarity.models import SolidarityLetter
+
+    backlog = {}
+    for name, model in (("messages", SolidarityLetter), ("paper_reports", PaperReport)):
+        waiting = select(model.id).where(model.state == "pending").limit(cap).subquery()
+        oldest = select(func.min(model.created_at)).where(model.state == "pending")
+        backlog[name] = Backlog(
+            db.session.scalar(select(func.count()).select_from(waiting)), db.session.scalar(oldest), cap
+        )
+    return backlog
+
+
+def campaign_totals(rows: list[CaseFigures]) -> CaseTotals:
+    total = CaseTotals()
+    for row in rows:
+        for name in ("appeals", "solidarity", "offline", "prior"):
+            setattr(total, name, getattr(total, name) + getattr(row.totals, name))
+    return total
