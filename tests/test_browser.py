@@ -149,6 +149,11 @@ def test_public_pages_have_no_serious_accessibility_violations(app, case, chromi
                 "/cases/leila/",
                 "/cases/leila/appeal/",
                 "/cases/leila/appeal/check-your-email/",
+                "/cases/leila/hope/",
+                "/cases/leila/hope/sent/",
+                "/cases/leila/paper-letters/",
+                "/cases/leila/paper-letters/sent/",
+                "/privacy/",
                 "/nowhere",
             ):
                 page.goto(f"{server.url}/{locale}{path}")
