@@ -12,19 +12,9 @@ from app.i18n import current_locale, localized_blueprint
 from app.letters import services
 from app.letters.forms import AppealForm, ConfirmAppealForm
 from app.pagecache import form_pages
+from app.public import form_rate_limit, published_case_or_404
 
 bp = localized_blueprint("letters", __name__)
-
-
-def _published_case(slug: str):
-    try:
-        return cases.get_published_case(slug, with_timeline=False)
-    except cases.CaseNotFound:
-        abort(404)
-
-
-def _form_limit() -> str:
-    return current_app.config["APPEAL_RATE_LIMIT"]
 
 
 @bp.get("/cases/<slug>/appeal/")
@@ -51,7 +41,7 @@ def appeal_form(slug: str):
 
 
 @bp.post("/cases/<slug>/appeal/")
-@limiter.limit(_form_limit)
+@limiter.limit(form_rate_limit)
 def write_appeal(slug: str):
     case = _open_case(slug)
     locale = current_locale()
@@ -91,8 +81,8 @@ def write_appeal(slug: str):
 
 def _open_case(slug: str):
     """A published case that takes appeals (else 404)."""
-    case = _published_case(slug)
-    if case.status != "active" or not case.targets:
+    case = published_case_or_404(slug, active=True)
+    if not case.targets:
         abort(404)
     return case
 
@@ -112,12 +102,12 @@ def _form_page(case, form: AppealForm, locale: str, language: str) -> str:
 
 @bp.get("/cases/<slug>/appeal/check-your-email/")
 def check_email(slug: str):
-    case = _published_case(slug)
+    case = published_case_or_404(slug)
     return render_template("letters/check_email.html", case=case, hours=current_app.config["APPEAL_CONFIRM_HOURS"])
 
 
 @bp.route("/appeals/confirm/<token>/", methods=["GET", "POST"])
-@limiter.limit(_form_limit, methods=["POST"])
+@limiter.limit(form_rate_limit, methods=["POST"])
 def confirm(token: str):
     """The link in the confirmation email. GET shows a button; POST confirms (mail scanners only GET)."""
     form = ConfirmAppealForm()

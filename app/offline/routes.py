@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.admin.auth import roles_required
-from app.cases import services as cases
 from app.cases.models import Case
 from app.extensions import db, limiter
 from app.forms import BotTrap
@@ -19,6 +18,7 @@ from app.i18n import localized_blueprint
 from app.offline import services
 from app.offline.forms import EnterReportForm, PaperReportForm, ReportDecisionForm, event_kind_choices
 from app.offline.models import MAX_LETTERS
+from app.public import form_rate_limit, published_case_or_404
 from app.text import make_visible
 
 bp = localized_blueprint("offline", __name__)
@@ -48,24 +48,10 @@ def _report_input(form) -> services.ReportInput:
 # --- the organiser's form ----------------------------------------------------------------------------------------
 
 
-def _active_case(slug: str):
-    try:
-        case = cases.get_published_case(slug, with_timeline=False)
-    except cases.CaseNotFound:
-        abort(404)
-    if case.status != "active":
-        abort(404)
-    return case
-
-
-def _form_limit() -> str:
-    return current_app.config["APPEAL_RATE_LIMIT"]
-
-
 @bp.route("/cases/<slug>/paper-letters/", methods=["GET", "POST"])
-@limiter.limit(_form_limit, methods=["POST"])
+@limiter.limit(form_rate_limit, methods=["POST"])
 def report(slug: str):
-    case = _active_case(slug)
+    case = published_case_or_404(slug, active=True)
     form = PaperReportForm()
     if request.method == "GET":
         form.started.data = BotTrap.start_token()
@@ -85,7 +71,7 @@ def report(slug: str):
 
 @bp.get("/cases/<slug>/paper-letters/sent/")
 def sent(slug: str):
-    return render_template("offline/sent.html", case=_active_case(slug))
+    return render_template("offline/sent.html", case=published_case_or_404(slug, active=True))
 
 
 # --- staff -------------------------------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import abort, current_app, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
-from app.cases import services as cases
 from app.extensions import db, limiter
 from app.forms import BotTrap
 from app.i18n import current_locale, language_name, localized_blueprint
+from app.public import form_rate_limit, published_case_or_404
 from app.solidarity import services
 from app.solidarity.forms import HopeForm
 from app.solidarity.greetings import GREETINGS
@@ -16,21 +16,10 @@ from app.solidarity.greetings import GREETINGS
 bp = localized_blueprint("solidarity", __name__)
 
 
-def _case(slug: str):
-    try:
-        return cases.get_published_case(slug, with_timeline=False)
-    except cases.CaseNotFound:
-        abort(404)
-
-
-def _form_limit() -> str:
-    return current_app.config["APPEAL_RATE_LIMIT"]
-
-
 @bp.route("/cases/<slug>/hope/", methods=["GET", "POST"])
-@limiter.limit(_form_limit, methods=["POST"])
+@limiter.limit(form_rate_limit, methods=["POST"])
 def write(slug: str):
-    case = _case(slug)
+    case = published_case_or_404(slug)
     if case.status != "active":
         abort(404)
     locale = current_locale()
@@ -63,12 +52,12 @@ def write(slug: str):
 
 @bp.get("/cases/<slug>/hope/sent/")
 def sent(slug: str):
-    return render_template("solidarity/sent.html", case=_case(slug))
+    return render_template("solidarity/sent.html", case=published_case_or_404(slug))
 
 
 @bp.get("/cases/<slug>/wall/")
 def wall(slug: str):
-    case = _case(slug)
+    case = published_case_or_404(slug)
     if not case.wall_public:
         abort(404)
     before = request.args.get("before", type=int)
