@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +15,7 @@ from app.admin.models import User
 from app.extensions import db
 from app.moderation import services
 from app.moderation.models import ModerationEvent
+from app.offline import services as offline
 from app.solidarity.models import SolidarityLetter
 from tests.factories import make_case, make_hope, make_staff
 
@@ -359,6 +360,18 @@ def test_the_staff_home_page_counts_what_waits(client, staff, case):
     page = client.get("/admin/").get_data(as_text=True)
     assert "1 message of hope waits for a decision." in page
     assert "1 approved message waits to be forwarded." in page
+    assert "0 reports of letters written on paper wait for a decision." in page
+    for event in ("School", "Stall"):
+        offline.submit_report(
+            case,
+            offline.ReportInput(
+                event_name=event, event_kind="school", event_date=date(2026, 11, 1), country="FR", letters=30,
+                organiser_name="Org",
+            ),
+        )
+    db.session.commit()
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "2 reports of letters written on paper wait for a decision." in page
 
 
 @pytest.mark.postgres_only

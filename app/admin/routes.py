@@ -57,6 +57,7 @@ def logout():
 @roles_required("moderator", "admin")
 def index():
     from app.moderation import services as moderation
+    from app.offline import services as offline
 
     waiting = moderation.waiting_to_forward()
     return render_template(
@@ -64,6 +65,7 @@ def index():
         pending=moderation.pending_count(cap=HOME_COUNT_CAP),
         count_cap=HOME_COUNT_CAP,
         to_forward=sum(waiting.values()),
+        paper_reports=offline.pending_count(),
     )
 
 
