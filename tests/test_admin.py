@@ -211,8 +211,8 @@ def test_delivery_watch_pause_resume_and_retry(client, staff, app):
     db.session.expire_all()
     assert db.session.get(OutboundMessage, row.id).state == "retry"
     changes = client.get("/admin/changes").get_data(as_text=True)
-    for action in ("pause target", "resume target", "retry delivery"):
-        assert action in changes  # every admin change is in the audit trail
+    for action in ("paused sending to a target", "resumed sending to a target", "queued failed messages again"):
+        assert action in changes  # every admin change is in the audit trail, in words
     dashboard = client.get("/admin/dashboard").get_data(as_text=True)
     assert "<svg" in dashboard and "Actions per case" in dashboard
 

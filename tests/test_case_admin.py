@@ -287,3 +287,19 @@ def test_announcements_are_written_in_batches_and_paced(app, monkeypatch):
     assert entry.announced_at is not None
     times = sorted(m.next_attempt_at for m in outbox("impact"))
     assert len(times) == 7 and (times[-1] - times[0]).total_seconds() == pytest.approx(6 * 60 / 60)
+
+
+def test_the_changes_page_speaks_the_admins_language(client, admin):
+    from app.admin.labels import ACTION_LABELS, action_label
+
+    sign_in(client, email="admin@inkwell.example.org")
+    client.post("/admin/cases/", data={"slug": "rosa", "person_name": "Rosa", "country": "CL"})
+    case = db.session.scalar(sa.select(Case))
+    client.post(f"/admin/cases/{case.id}/content/ar", data={"ar-headline": "طالبة"})
+    client.set_cookie("lang", "fr")
+    page = client.get("/admin/changes", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "a créé le cas" in page and "a modifié le contenu en arabe" in page
+    assert "create case" not in page
+    assert action_label("something new") == "something new"  # recorded before it had words: shown as recorded
+    recorded = {e.action for e in db.session.scalars(sa.select(AdminEvent))}
+    assert recorded <= set(ACTION_LABELS) | {"edit case content (ar)"}

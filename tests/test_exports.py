@@ -171,7 +171,7 @@ def test_admin_downloads_the_supporters_as_a_streamed_csv_and_it_is_audited(clie
     assert event.action == "download supporters export"
     assert event.object_type == "CsvExport"
     assert event.details == "2 rows"
-    assert "download supporters export" in client.get("/admin/changes").get_data(as_text=True)
+    assert "downloaded the supporters&#39; export" in client.get("/admin/changes").get_data(as_text=True)
 
 
 def test_the_supporters_download_needs_a_post(client, data, staff):

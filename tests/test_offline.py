@@ -335,7 +335,7 @@ def test_an_admin_enters_a_report_that_counts_at_once(client, staff, case):
     assert offline_total(case) == 120 and paper_letters_on_case_page(client) == 120
     [event] = audit_rows()
     assert (event.action, event.object_type, event.object_id) == ("enter paper report", "PaperReport", report.id)
-    assert "enter paper report (PaperReport" in client.get("/admin/changes").get_data(as_text=True)
+    assert "entered a report of letters written on paper" in client.get("/admin/changes").get_data(as_text=True)
 
 
 def test_an_admins_entry_with_bad_input_counts_nothing(client, staff, case):

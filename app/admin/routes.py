@@ -9,6 +9,7 @@ from flask_login import current_user, login_user, logout_user
 from app.admin import services
 from app.admin.auth import roles_required, safe_next
 from app.admin.forms import ActionForm, LoginForm
+from app.admin.labels import action_label
 from app.extensions import db, limiter
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -74,7 +75,7 @@ def index():
 def changes():
     """Every change admins made to campaign data: cases, targets, timeline, delivery, exports."""
     events = services.admin_changes(before_id=request.args.get("before", type=int))
-    return render_template("admin/changes.html", events=events)
+    return render_template("admin/changes.html", events=events, action_label=action_label)
 
 
 @bp.app_context_processor
