@@ -83,7 +83,7 @@ def test_an_admin_runs_a_campaign_from_the_browser(app, client, smtp_server):
 
     # The figures, exported.
     exported = admin.get("/admin/exports/appeals.csv")
-    rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(exported.get_data().decode("utf-8-sig"))))
     assert sum(int(row[-1]) for row in rows[1:] if row[0] == "rosa") == 2
 
     # Old personal data purged from the browser; the counts do not move.

@@ -155,8 +155,10 @@ def test_admin_downloads_the_supporters_as_a_streamed_csv_and_it_is_audited(clie
         f'attachment; filename="inkwell-supporters-{utcnow():%Y-%m-%d}.csv"'
     )
     assert response.headers["Cache-Control"] == "no-store"
-    body = b"".join(response.iter_encoded()).decode("utf-8")
+    raw = b"".join(response.iter_encoded())
     response.close()
+    assert raw.startswith(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark: spreadsheets then read names right
+    body = raw.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0] == services.SUPPORTERS_HEADER
     assert [r[1] for r in rows[1:]] == ["w6@example.net", "w7@example.net"]
@@ -187,7 +189,7 @@ def test_admin_downloads_the_appeal_counts(client, data, staff):
     assert response.is_streamed
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="inkwell-appeals-')
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert rows == [
         ["case", "country", "day", "appeals"],
         ["ana", "FR", "2026-12-10", "2"],
@@ -210,7 +212,7 @@ def test_a_large_download_arrives_in_pieces_without_a_full_copy(app, client, sta
     response.close()
     assert len(chunks) > 2  # several pieces of ~64 KB, not one string holding the whole file
     assert max(len(chunk) for chunk in chunks) < 2 * 64 * 1024
-    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8"))))
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8-sig"))))
     assert len(rows) == 3001
     assert all(row[0].startswith("'-Writer ") for row in rows[1:])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 
 from flask import Blueprint, Response, abort, stream_with_context
@@ -15,6 +16,7 @@ from app.models_base import utcnow
 
 bp = Blueprint("exports", __name__, url_prefix="/admin/exports")
 
+BYTE_ORDER_MARK = "\ufeff"
 CHUNK_CHARS = 64 * 1024  # one write to the socket per ~64 KB instead of one per row; memory stays constant
 
 
@@ -34,7 +36,10 @@ def _in_chunks(lines: Iterable[str], size: int = CHUNK_CHARS) -> Iterator[str]:
 def _csv_download(name: str) -> Response:
     """The export as a file to save, produced while it is sent: the query runs as the body is read."""
     lines = services.export_lines(name)  # a generator: nothing is queried until the server reads the body
-    response = Response(stream_with_context(_in_chunks(lines)), content_type="text/csv; charset=utf-8")
+    # A byte-order mark first, so that spreadsheets open the file as UTF-8 (accents, Arabic names) rather than
+    # guessing a legacy encoding; the CLI's output, read by scripts, has none.
+    body = itertools.chain([BYTE_ORDER_MARK], _in_chunks(lines))
+    response = Response(stream_with_context(body), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="inkwell-{name}-{utcnow():%Y-%m-%d}.csv"'
     response.headers["Cache-Control"] = "no-store"  # no copy left in a browser's or a proxy's cache
     return response
