@@ -61,6 +61,24 @@ def test_purge_erases_only_what_is_past_retention_and_keeps_every_count(app, cli
     assert db.session.scalar(sa.select(ErasureRecord.kind)) == "retention"
 
 
+def test_an_erased_unconfirmed_appeal_written_again_is_erased_again_when_due(app, client, case):
+    client.post("/en/cases/ana/appeal/", data=form_data(email="again@example.net"))
+    db.session.execute(sa.update(Appeal).values(created_at=utcnow() - timedelta(days=91)))
+    db.session.commit()
+    assert services.purge_expired_personal_data() == 1  # never confirmed: erased once past retention
+    db.session.commit()
+
+    client.post("/en/cases/ana/appeal/", data=form_data(email="again@example.net", name="Jane Again"))
+    db.session.expire_all()
+    again = db.session.scalar(sa.select(Appeal))
+    assert (again.name, again.state, again.erased_at) == ("Jane Again", "unconfirmed", None)
+    db.session.execute(sa.update(Appeal).values(created_at=utcnow() - timedelta(days=91)))
+    db.session.commit()
+    assert services.purge_expired_personal_data() == 1  # the new personal data is not kept past retention either
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Appeal.name)) == ""
+
+
 def test_purge_waits_for_messages_still_on_their_way(app, client, case):
     write_and_confirm(client, "old@example.net")
     db.session.execute(sa.update(Appeal).values(confirmed_at=utcnow() - timedelta(days=200)))

@@ -175,6 +175,7 @@ def submit_appeal(case: Case, data: AppealInput, *, automated: bool = False) -> 
         "state": "held" if automated else "unconfirmed",
         "expires_at": now + timedelta(hours=current_app.config["APPEAL_CONFIRM_HOURS"]),
         "confirmed_at": None,
+        "erased_at": None,  # a replaced appeal holds personal data again: the retention policy must see it
     }
     # One statement, safe against two tabs posting at once: a new appeal is inserted; an earlier one from the same
     # address that was never confirmed (expired, held, or still waiting) is replaced; a confirmed one is left alone.
