@@ -175,3 +175,14 @@ def smtp_server():
     server = FaultySMTPServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def staff(app):
+    """A moderator (mod@inkwell.example.org) and an admin (admin@inkwell.example.org), committed."""
+    from tests.factories import make_staff
+
+    moderator = make_staff("mod@inkwell.example.org", "moderator")
+    admin = make_staff("admin@inkwell.example.org", "admin")
+    db.session.commit()
+    return moderator, admin

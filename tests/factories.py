@@ -65,11 +65,20 @@ def add_update(case: Case, when: date, kind: str, texts: dict[str, str], precisi
     return update
 
 
+STAFF_PASSWORD = "correct horse battery staple"
+
+
 def make_staff(email: str = "mod@inkwell.example.org", role: str = "moderator", password: str | None = None):
     """A staff account (moderator or admin) with a long enough password."""
     from app.admin import services as accounts
 
-    return accounts.create_user(email, password or "correct horse battery staple", role)
+    return accounts.create_user(email, password or STAFF_PASSWORD, role)
+
+
+def sign_in(client, email: str = "mod@inkwell.example.org", password: str = STAFF_PASSWORD, next_url=None, **data):
+    """Post the sign-in form as staff would; returns the response (302 when it worked)."""
+    url = "/admin/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(url, data={"email": email, "password": password, **data})
 
 
 def make_hope(case: Case, message: str = "You are not alone.", **fields):

@@ -14,22 +14,7 @@ from app.extensions import db
 from app.models_base import utcnow
 from app.moderation.models import ModerationEvent
 from app.solidarity.models import SolidarityLetter
-from tests.factories import make_case
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def staff(app):
-    moderator = accounts.create_user("mod@inkwell.example.org", PASSWORD, "moderator")
-    admin = accounts.create_user("admin@inkwell.example.org", PASSWORD, "admin")
-    db.session.commit()
-    return moderator, admin
-
-
-def sign_in(client, email="mod@inkwell.example.org", password=PASSWORD, next_url=None):
-    url = "/admin/login" + (f"?next={next_url}" if next_url else "")
-    return client.post(url, data={"email": email, "password": password})
+from tests.factories import STAFF_PASSWORD, make_case, sign_in
 
 
 @pytest.fixture
@@ -96,7 +81,7 @@ def test_password_change_ends_open_sessions(client, staff, runner, monkeypatch):
 
 
 def test_users_cli(runner, monkeypatch, app):
-    monkeypatch.setenv("INKWELL_PASSWORD", PASSWORD)
+    monkeypatch.setenv("INKWELL_PASSWORD", STAFF_PASSWORD)
     assert (
         "created (admin)"
         in runner.invoke(args=["users", "create", "Boss@Inkwell.example.org", "--role", "admin"]).output
@@ -110,7 +95,7 @@ def test_users_cli(runner, monkeypatch, app):
     assert runner.invoke(args=["users", "deactivate", "boss@inkwell.example.org"]).exit_code == 0
     assert "deactivated" in runner.invoke(args=["users", "list"]).output
     stored = db.session.scalar(sa.select(User.password_hash).where(User.email == "boss@inkwell.example.org"))
-    assert stored.startswith("scrypt:") and PASSWORD not in stored
+    assert stored.startswith("scrypt:") and STAFF_PASSWORD not in stored
 
 
 def test_queue_shows_text_escaped_with_direction_characters_visible(client, staff, letters):
@@ -168,10 +153,8 @@ def app_config(request):
 def test_actions_without_a_csrf_token_are_refused(client, staff, letters):
     page = client.get("/admin/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    assert (
-        client.post("/admin/login", data={"email": "mod@inkwell.example.org", "password": PASSWORD}).status_code == 400
-    )
-    client.post("/admin/login", data={"email": "mod@inkwell.example.org", "password": PASSWORD, "csrf_token": token})
+    assert sign_in(client).status_code == 400
+    sign_in(client, csrf_token=token)
     response = client.post("/admin/moderation/decide", data={"letter": [str(letters[0].id)], "action": "approve"})
     assert response.status_code == 400
     db.session.expire_all()
@@ -278,7 +261,7 @@ def test_sign_in_is_throttled_per_address(client, staff, app):
     assert sign_in(client).status_code == 429  # even the right password, from this address
     other = {"REMOTE_ADDR": "198.51.100.7"}
     assert client.post(
-        "/admin/login", data={"email": "mod@inkwell.example.org", "password": PASSWORD}, environ_base=other
+        "/admin/login", data={"email": "mod@inkwell.example.org", "password": STAFF_PASSWORD}, environ_base=other
     ).status_code == 302
     assert client.get("/admin/login").status_code == 200  # reading the form is never limited
 
@@ -294,7 +277,7 @@ def test_sign_in_is_throttled_per_account_across_addresses(client, staff, app):
         assert response.status_code == 401
     response = client.post(
         "/admin/login",
-        data={"email": "mod@inkwell.example.org", "password": PASSWORD},
+        data={"email": "mod@inkwell.example.org", "password": STAFF_PASSWORD},
         environ_base={"REMOTE_ADDR": "198.51.100.99"},
     )
     assert response.status_code == 429
@@ -304,10 +287,10 @@ def test_users_cli_prompts_for_the_password_twice(runner, app, monkeypatch):
     monkeypatch.delenv("INKWELL_PASSWORD", raising=False)
     result = runner.invoke(
         args=["users", "create", "first@inkwell.example.org", "--role", "admin"],
-        input=f"{PASSWORD}\n{PASSWORD}\n",
+        input=f"{STAFF_PASSWORD}\n{STAFF_PASSWORD}\n",
     )
     assert result.exit_code == 0, result.output
-    assert PASSWORD not in result.output
-    assert accounts.authenticate("first@inkwell.example.org", PASSWORD).role == "admin"
+    assert STAFF_PASSWORD not in result.output
+    assert accounts.authenticate("first@inkwell.example.org", STAFF_PASSWORD).role == "admin"
     missing = runner.invoke(args=["users", "set-password", "nobody@inkwell.example.org"], input="x" * 12 + "\n" * 2)
     assert missing.exit_code != 0

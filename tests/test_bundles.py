@@ -18,13 +18,12 @@ from app.models_base import utcnow
 from app.moderation import services
 from app.moderation.models import Bundle
 from app.solidarity.models import SolidarityLetter
-from tests.factories import make_case
-from tests.test_admin import PASSWORD, sign_in
+from tests.factories import STAFF_PASSWORD, make_case, sign_in
 
 
 @pytest.fixture
 def setup(app):
-    moderator = accounts.create_user("mod@inkwell.example.org", PASSWORD, "moderator")
+    moderator = accounts.create_user("mod@inkwell.example.org", STAFF_PASSWORD, "moderator")
     case = make_case(slug="ana", person_name="Ana Example", forwarding_contact_email="family@ana.example.net")
     texts = ["You are not alone, Ana.", "لستِ وحدكِ يا آنا", "Courage, Ana !"]
     rows = [
@@ -133,7 +132,7 @@ def pdf_fonts(data: bytes) -> set[str]:
 
 
 def test_letters_in_other_scripts_come_out_of_the_pdf_in_noto_fonts(app):
-    moderator = accounts.create_user("mod@inkwell.example.org", PASSWORD, "moderator")
+    moderator = accounts.create_user("mod@inkwell.example.org", STAFF_PASSWORD, "moderator")
     case = make_case(slug="ana", person_name="Ана Пример")
     texts = {
         "ru": "Мы с тобой, держись!",

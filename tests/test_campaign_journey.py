@@ -19,7 +19,7 @@ from app.letters.models import Appeal
 from app.mail.models import OutboundMessage
 from app.mail.worker import Worker
 from app.models_base import utcnow
-from tests.test_admin import PASSWORD, sign_in
+from tests.factories import STAFF_PASSWORD, sign_in
 from tests.test_appeals import confirm_link, form_data, outbox
 
 
@@ -37,7 +37,7 @@ CONTENT = {
 
 
 def test_an_admin_runs_a_campaign_from_the_browser(app, client, smtp_server):
-    accounts.create_user("admin@inkwell.example.org", PASSWORD, "admin")
+    accounts.create_user("admin@inkwell.example.org", STAFF_PASSWORD, "admin")
     db.session.commit()
     admin = app.test_client()
     sign_in(admin, email="admin@inkwell.example.org")
@@ -110,8 +110,8 @@ def test_an_admin_runs_a_campaign_from_the_browser(app, client, smtp_server):
 
 
 def test_the_privacy_page_is_for_admins_and_erases_one_supporter_without_logging_the_address(app, client):
-    accounts.create_user("admin@inkwell.example.org", PASSWORD, "admin")
-    accounts.create_user("mod@inkwell.example.org", PASSWORD, "moderator")
+    accounts.create_user("admin@inkwell.example.org", STAFF_PASSWORD, "admin")
+    accounts.create_user("mod@inkwell.example.org", STAFF_PASSWORD, "moderator")
     db.session.commit()
     sign_in(client)
     assert client.get("/admin/privacy/").status_code == 403

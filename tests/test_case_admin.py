@@ -5,19 +5,15 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.admin import services as accounts
 from app.admin.models import AdminEvent
 from app.cases.models import Case
 from app.extensions import db
-from tests.test_admin import PASSWORD, sign_in
+from tests.factories import sign_in
 
 
 @pytest.fixture
-def admin(app):
-    accounts.create_user("mod@inkwell.example.org", PASSWORD, "moderator")
-    user = accounts.create_user("admin@inkwell.example.org", PASSWORD, "admin")
-    db.session.commit()
-    return user
+def admin(staff):
+    return staff[1]
 
 
 SETTINGS = {

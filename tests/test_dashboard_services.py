@@ -84,8 +84,7 @@ def test_retry_failed_for_one_message_or_a_whole_target_and_pause(app):
 
 def test_the_dashboard_shows_the_campaign_total_and_the_moderation_backlog_with_its_age(app, client):
     from app.admin import services as accounts
-    from tests.factories import make_hope
-    from tests.test_admin import PASSWORD, sign_in
+    from tests.factories import STAFF_PASSWORD, make_hope, sign_in
 
     first, second = make_case(slug="ana", prior_actions=5), make_case(slug="ben")
     cases.record_action(first.id, "appeal", 3)
@@ -93,7 +92,7 @@ def test_the_dashboard_shows_the_campaign_total_and_the_moderation_backlog_with_
     make_hope(first, created_at=utcnow() - timedelta(hours=3))
     make_hope(first)
     make_hope(second, state="approved")
-    accounts.create_user("admin@inkwell.example.org", PASSWORD, "admin")
+    accounts.create_user("admin@inkwell.example.org", STAFF_PASSWORD, "admin")
     db.session.commit()
 
     backlog = dashboard.moderation_backlog()

@@ -14,7 +14,7 @@ from app.exports import services
 from app.extensions import db
 from app.letters.models import Appeal
 from app.models_base import utcnow
-from tests.factories import make_case, make_staff
+from tests.factories import make_case, sign_in
 
 
 def appeal(case, n, *, country="FR", when=datetime(2026, 12, 10, 9, tzinfo=UTC), state="confirmed", **fields):
@@ -103,20 +103,8 @@ def test_cli_refuses_an_unwritable_path_with_one_line(runner, data):
 
 # The downloads in the browser: the same files, streamed by the staff pages.
 
-PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture
-def staff(app):
-    moderator = make_staff("mod@inkwell.example.org", "moderator")
-    admin = make_staff("admin@inkwell.example.org", "admin")
-    db.session.commit()
-    return moderator, admin
-
-
-def sign_in(client, email):
-    response = client.post("/admin/login", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 302, response.status_code
 
 
 def audit_rows() -> list[AdminEvent]:
@@ -138,7 +126,7 @@ def test_downloads_send_anonymous_visitors_to_sign_in(client, data, method, path
     ("method", "path"), [("GET", "/admin/exports/appeals.csv"), ("POST", "/admin/exports/supporters.csv")]
 )
 def test_moderators_may_not_download(client, data, staff, method, path):
-    sign_in(client, "mod@inkwell.example.org")
+    assert sign_in(client, "mod@inkwell.example.org").status_code == 302
     response = client.open(path, method=method)
     assert response.status_code == 403
     assert b"w6@example.net" not in response.data
@@ -146,7 +134,7 @@ def test_moderators_may_not_download(client, data, staff, method, path):
 
 
 def test_admin_downloads_the_supporters_as_a_streamed_csv_and_it_is_audited(client, data, staff):
-    sign_in(client, "admin@inkwell.example.org")
+    assert sign_in(client, "admin@inkwell.example.org").status_code == 302
     response = client.post("/admin/exports/supporters.csv", buffered=False)
     assert response.status_code == 200
     assert response.is_streamed
@@ -177,13 +165,13 @@ def test_admin_downloads_the_supporters_as_a_streamed_csv_and_it_is_audited(clie
 
 
 def test_the_supporters_download_needs_a_post(client, data, staff):
-    sign_in(client, "admin@inkwell.example.org")
+    assert sign_in(client, "admin@inkwell.example.org").status_code == 302
     assert client.get("/admin/exports/supporters.csv").status_code == 405
     assert audit_rows() == []
 
 
 def test_admin_downloads_the_appeal_counts(client, data, staff):
-    sign_in(client, "admin@inkwell.example.org")
+    assert sign_in(client, "admin@inkwell.example.org").status_code == 302
     response = client.get("/admin/exports/appeals.csv")
     assert response.status_code == 200
     assert response.is_streamed
@@ -206,7 +194,7 @@ def test_a_large_download_arrives_in_pieces_without_a_full_copy(app, client, sta
     for n in range(3000):
         appeal(case, n, consent_updates=True, name=f"-Writer {n}")
     db.session.commit()
-    sign_in(client, "admin@inkwell.example.org")
+    assert sign_in(client, "admin@inkwell.example.org").status_code == 302
     response = client.post("/admin/exports/supporters.csv", buffered=False)
     chunks = list(response.response)
     response.close()
@@ -218,7 +206,7 @@ def test_a_large_download_arrives_in_pieces_without_a_full_copy(app, client, sta
 
 
 def test_the_dashboard_offers_the_downloads(client, data, staff):
-    sign_in(client, "admin@inkwell.example.org")
+    assert sign_in(client, "admin@inkwell.example.org").status_code == 302
     html = client.get("/admin/dashboard").get_data(as_text=True)
     assert 'href="/admin/exports/appeals.csv"' in html
     assert 'action="/admin/exports/supporters.csv"' in html

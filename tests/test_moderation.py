@@ -17,22 +17,13 @@ from app.moderation import services
 from app.moderation.models import ModerationEvent
 from app.offline import services as offline
 from app.solidarity.models import SolidarityLetter
-from tests.factories import make_case, make_hope, make_staff
-
-PASSWORD = "correct horse battery staple"
+from tests.factories import make_case, make_hope, sign_in
 
 
 @pytest.fixture
 def app_config(request):
     return getattr(request, "param", {})
 
-
-@pytest.fixture
-def staff(app):
-    moderator = make_staff("mod@inkwell.example.org", "moderator")
-    admin = make_staff("admin@inkwell.example.org", "admin")
-    db.session.commit()
-    return moderator, admin
 
 
 @pytest.fixture
@@ -41,9 +32,6 @@ def case(app):
     db.session.commit()
     return case
 
-
-def sign_in(client, email="mod@inkwell.example.org", **data):
-    return client.post("/admin/login", data={"email": email, "password": PASSWORD, **data})
 
 
 def ids_on(page: str) -> list[int]:

@@ -20,9 +20,8 @@ from app.models_base import utcnow
 from app.offline import services
 from app.offline.models import PaperReport
 from app.privacy.models import ErasureRecord
-from tests.factories import make_case, make_staff
+from tests.factories import make_case, sign_in
 
-PASSWORD = "correct horse battery staple"
 FORM_URL = "/en/cases/ana/paper-letters/"
 
 
@@ -38,17 +37,6 @@ def case(app):
     return case
 
 
-@pytest.fixture
-def staff(app):
-    moderator = make_staff("mod@inkwell.example.org", "moderator")
-    admin = make_staff("admin@inkwell.example.org", "admin")
-    db.session.commit()
-    return moderator, admin
-
-
-def sign_in(client, email="mod@inkwell.example.org"):
-    response = client.post("/admin/login", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 302
 
 
 def report_data(**overrides):
@@ -247,7 +235,7 @@ def test_the_staff_page_lists_pending_reports_first_and_is_in_the_navigation(cli
         ),
     )
     db.session.commit()
-    sign_in(client)
+    assert sign_in(client).status_code == 302
     page = client.get("/admin/paper-reports").get_data(as_text=True)
     assert 'href="/admin/paper-reports"' in page  # the staff navigation
     assert page.index("Older stall") < page.index("&lt;b&gt;Newer&lt;/b&gt; [U+202E]group")
@@ -258,7 +246,7 @@ def test_the_staff_page_lists_pending_reports_first_and_is_in_the_navigation(cli
 
 def test_approving_adds_the_letters_to_the_case_exactly_once(client, staff, case):
     report = submit(client, letters="37")
-    sign_in(client)
+    assert sign_in(client).status_code == 302
     response = client.post(
         f"/admin/paper-reports/{report.id}/decide", data={"action": "approve"}, follow_redirects=True
     )
@@ -291,7 +279,7 @@ def test_approving_adds_the_letters_to_the_case_exactly_once(client, staff, case
 
 def test_rejecting_needs_a_reason_and_never_counts(client, staff, case):
     report = submit(client)
-    sign_in(client, "admin@inkwell.example.org")
+    assert sign_in(client, "admin@inkwell.example.org").status_code == 302
     refused = client.post(f"/admin/paper-reports/{report.id}/decide", data={"action": "reject"}, follow_redirects=True)
     assert "Please give a reason to reject" in refused.get_data(as_text=True)
     assert reports()[0].state == "pending" and audit_rows() == []
@@ -314,14 +302,14 @@ def test_rejecting_needs_a_reason_and_never_counts(client, staff, case):
 @pytest.mark.parametrize("data", [{}, {"action": "delete"}, {"action": "approve", "reason": "x" * 501}])
 def test_a_tampered_decision_changes_nothing(client, staff, case, data):
     report = submit(client)
-    sign_in(client)
+    assert sign_in(client).status_code == 302
     assert client.post(f"/admin/paper-reports/{report.id}/decide", data=data).status_code == 302
     assert client.post("/admin/paper-reports/999999/decide", data={"action": "approve"}).status_code == 302
     assert reports()[0].state == "pending" and offline_total(case) == 0 and audit_rows() == []
 
 
 def test_an_admin_enters_a_report_that_counts_at_once(client, staff, case):
-    sign_in(client, "admin@inkwell.example.org")
+    assert sign_in(client, "admin@inkwell.example.org").status_code == 302
     page = client.get("/admin/paper-reports").get_data(as_text=True)
     assert 'action="/admin/paper-reports/new"' in page
     response = client.post(
@@ -339,7 +327,7 @@ def test_an_admin_enters_a_report_that_counts_at_once(client, staff, case):
 
 
 def test_an_admins_entry_with_bad_input_counts_nothing(client, staff, case):
-    sign_in(client, "admin@inkwell.example.org")
+    assert sign_in(client, "admin@inkwell.example.org").status_code == 302
     for data in (report_data(case_id=str(case.id), letters="0"), report_data(case_id="999999")):
         response = client.post("/admin/paper-reports/new", data=data)
         assert response.status_code == 400
@@ -358,7 +346,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, case, method, path):
 
 
 def test_moderators_may_review_but_not_enter_reports(client, staff, case):
-    sign_in(client)
+    assert sign_in(client).status_code == 302
     response = client.post("/admin/paper-reports/new", data=report_data(case_id=str(case.id)))
     assert response.status_code == 403
     assert reports() == [] and offline_total(case) == 0 and audit_rows() == []
@@ -366,7 +354,7 @@ def test_moderators_may_review_but_not_enter_reports(client, staff, case):
 
 def test_a_deactivated_account_can_no_longer_decide(client, staff, case, runner):
     report = submit(client)
-    sign_in(client)
+    assert sign_in(client).status_code == 302
     assert runner.invoke(args=["users", "deactivate", "mod@inkwell.example.org"]).exit_code == 0
     response = client.post(f"/admin/paper-reports/{report.id}/decide", data={"action": "approve"})
     assert response.status_code == 302 and response.headers["Location"].startswith("/admin/login")
@@ -377,7 +365,7 @@ def test_a_deactivated_account_can_no_longer_decide(client, staff, case, runner)
 def test_staff_actions_need_a_csrf_token(client, staff, case):
     page = client.get("/admin/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    client.post("/admin/login", data={"email": "admin@inkwell.example.org", "password": PASSWORD, "csrf_token": token})
+    sign_in(client, "admin@inkwell.example.org", csrf_token=token)
     report = services.submit_report(
         case,
         services.ReportInput(
@@ -441,7 +429,7 @@ def test_two_people_approving_at_once_count_the_letters_once(app, staff, case):
 
 
 def test_purge_erases_organisers_of_old_reports_and_keeps_every_count(client, staff, case, runner):
-    sign_in(client)
+    assert sign_in(client).status_code == 302
     old = submit(client, organiser_name="Old Organiser", organiser_email="old@example.net", letters="10")
     new = submit(client, organiser_name="New Organiser", organiser_email="new@example.net", letters="5")
     for report in (old, new):
@@ -470,7 +458,7 @@ def test_purge_erases_organisers_of_old_reports_and_keeps_every_count(client, st
 
 
 def test_erase_on_request_blanks_every_report_of_that_address_and_keeps_counts(client, staff, case, runner):
-    sign_in(client)
+    assert sign_in(client).status_code == 302
     first = submit(client, organiser_email="Claire@Example.net", letters="12")
     submit(client, organiser_email="claire@example.net", letters="8")  # pending
     other = submit(client, organiser_name="Sam", organiser_email="sam@example.net", letters="3")
