@@ -25,6 +25,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def vacuum(engine: sa.Engine, *tables: str, checkpoint: bool = False) -> None:
+    """What autovacuum would do after a bulk load (and would otherwise do in the middle of the next measurement)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text(f"VACUUM (ANALYZE) {', '.join(tables)}"))
+        if checkpoint:
+            conn.execute(sa.text("CHECKPOINT"))
+
+
 @contextlib.contextmanager
 def temp_database(kind: str = "postgresql"):
     """A migrated, empty database for one benchmark: PostgreSQL (the production database) or an SQLite file."""

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from bench.common import ROOT, Row, Table, temp_database
+from bench.common import ROOT, Row, Table, temp_database, vacuum
 
 SMALL = 100_000
 LARGE = 1_000_000
@@ -91,8 +91,7 @@ def store_appeals(url: str, case_id: int, first: int, last: int) -> None:
             ),
             {"case_id": case_id, "first": first, "last": last},
         )
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("VACUUM (ANALYZE) appeals"))
+    vacuum(engine, "appeals")
     engine.dispose()
 
 

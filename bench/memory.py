@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from bench.common import ROOT, Row, Table, smtp_sink, temp_database
+from bench.common import ROOT, Row, Table, smtp_sink, temp_database, vacuum
 
 ADDRESSES = [f"office{n}@justice.example.org" for n in range(1, 5)]
 SAMPLE_SECONDS = 0.1
@@ -83,8 +83,7 @@ def queue(url: str, addresses: list[int], raw: bytes, batch: str, count: int) ->
             ),
             {"batch": batch, "emails": ADDRESSES, "ids": addresses, "raw": raw, "count": count},
         )
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("VACUUM (ANALYZE) outbound_messages"))
+    vacuum(engine, "outbound_messages")
     engine.dispose()
 
 

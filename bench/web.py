@@ -33,7 +33,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from bench.common import ROOT, Row, Table, Timer, free_port, temp_database
+from bench.common import ROOT, Row, Table, Timer, free_port, temp_database, vacuum
 
 SLUG = "bench"
 APPEAL_PATH = f"/en/cases/{SLUG}/appeal/"
@@ -280,10 +280,7 @@ def store_letters(url: str, count: int) -> None:
             ),
             {"case_id": case_id, "count": count, "shards": shards},
         )
-    # What autovacuum would do in production (and would otherwise do in the middle of the next measurement).
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("VACUUM (ANALYZE) appeals, outbound_messages, action_counters"))
-        conn.execute(sa.text("CHECKPOINT"))
+    vacuum(engine, "appeals", "outbound_messages", "action_counters", checkpoint=True)
     engine.dispose()
     log("vacuumed, analysed, checkpointed")
 
