@@ -10,6 +10,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -54,3 +56,9 @@ mail = Mail()
 babel = Babel()
 login_manager = LoginManager()
 limiter = Limiter(key_func=client_address, default_limits=[])
+
+
+def upsert_insert(model):
+    """An INSERT that takes ON CONFLICT (upsert) for the database the session is bound to: PostgreSQL or SQLite."""
+    dialect = db.session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)

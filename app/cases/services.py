@@ -7,8 +7,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.cases.models import (
@@ -22,7 +20,7 @@ from app.cases.models import (
     Target,
     TargetAddress,
 )
-from app.extensions import db
+from app.extensions import db, upsert_insert
 
 COUNTER_SHARDS = 8
 SOURCE_LOCALE = "en"
@@ -174,9 +172,7 @@ def record_action(case_id: int, kind: str, amount: int = 1) -> None:
     if kind not in COUNTER_KINDS:
         raise ValueError(f"unknown counter kind {kind!r}")
     shard = random.randrange(COUNTER_SHARDS)  # noqa: S311 - spreading writes, not security
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(ActionCounter).values(case_id=case_id, kind=kind, shard=shard, count=amount)
+    statement = upsert_insert(ActionCounter).values(case_id=case_id, kind=kind, shard=shard, count=amount)
     statement = statement.on_conflict_do_update(
         index_elements=["case_id", "kind", "shard"],
         set_={"count": ActionCounter.count + statement.excluded.count},

@@ -12,12 +12,10 @@ from urllib.parse import urlsplit
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.cases.models import Case, CaseUpdate, Target, TargetAddress
 from app.cases.services import localized_content, record_action
-from app.extensions import db
+from app.extensions import db, upsert_insert
 from app.i18n import country_name
 from app.letters.models import Appeal, DigestEntry
 from app.mail import services as outbox
@@ -179,7 +177,7 @@ def submit_appeal(case: Case, data: AppealInput, *, automated: bool = False) -> 
     }
     # One statement, safe against two tabs posting at once: a new appeal is inserted; an earlier one from the same
     # address that was never confirmed (expired, held, or still waiting) is replaced; a confirmed one is left alone.
-    upsert = _insert(Appeal).values(
+    upsert = upsert_insert(Appeal).values(
         case_id=case.id, email_digest=digest, public_id=secrets.token_urlsafe(18), **values
     )
     upsert = upsert.on_conflict_do_update(
@@ -211,12 +209,6 @@ def submit_appeal(case: Case, data: AppealInput, *, automated: bool = False) -> 
     email.extra_headers["_auto"] = "yes"
     outbox.enqueue(email, kind="confirmation", recipient=appeal.email, appeal_id=appeal.id)
     return Submission(appeal, "confirmation_sent")
-
-
-def _insert(model):
-    """INSERT with ON CONFLICT for the session's database (PostgreSQL or SQLite)."""
-    dialect = db.session.get_bind().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
 def notify_duplicate(appeal: Appeal | None, locale: str) -> bool:
