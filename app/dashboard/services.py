@@ -12,6 +12,8 @@ from app.cases.services import CaseTotals, totals_for
 from app.extensions import db
 from app.letters.models import Appeal
 from app.models_base import utcnow
+from app.moderation import services as moderation
+from app.offline import services as offline
 
 
 @dataclass
@@ -90,17 +92,10 @@ class Backlog:
 
 def moderation_backlog(cap: int = 10_000) -> dict[str, Backlog]:
     """Messages of hope and paper reports waiting for a decision, with the age of the oldest of each."""
-    from app.offline.models import PaperReport
-    from app.solidarity.models import SolidarityLetter
-
-    backlog = {}
-    for name, model in (("messages", SolidarityLetter), ("paper_reports", PaperReport)):
-        waiting = select(model.id).where(model.state == "pending").limit(cap).subquery()
-        oldest = select(func.min(model.created_at)).where(model.state == "pending")
-        backlog[name] = Backlog(
-            db.session.scalar(select(func.count()).select_from(waiting)), db.session.scalar(oldest), cap
-        )
-    return backlog
+    return {
+        name: Backlog(service.pending_count(cap), service.oldest_pending_at(), cap)
+        for name, service in (("messages", moderation), ("paper_reports", offline))
+    }
 
 
 def campaign_totals(rows: list[CaseFigures]) -> CaseTotals:

@@ -210,3 +210,8 @@ def pending_count(cap: int = 10_000) -> int:
     """Letters waiting for a decision, counted up to `cap` (the queue index answers it; no full count)."""
     capped = select(SolidarityLetter.id).where(SolidarityLetter.state == "pending").limit(cap).subquery()
     return db.session.scalar(select(func.count()).select_from(capped))
+
+
+def oldest_pending_at() -> datetime | None:
+    """When the letter that has waited longest for a decision arrived (the queue index answers it)."""
+    return db.session.scalar(select(func.min(SolidarityLetter.created_at)).where(SolidarityLetter.state == "pending"))

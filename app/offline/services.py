@@ -165,8 +165,15 @@ def recent_decisions(limit: int = 50) -> list[PaperReport]:
     return list(db.session.scalars(query))
 
 
-def pending_count() -> int:
-    return db.session.scalar(select(func.count()).where(PaperReport.state == "pending")) or 0
+def pending_count(cap: int = 10_000) -> int:
+    """Reports waiting for a decision, counted up to `cap` (the queue index answers it)."""
+    capped = select(PaperReport.id).where(PaperReport.state == "pending").limit(cap).subquery()
+    return db.session.scalar(select(func.count()).select_from(capped))
+
+
+def oldest_pending_at() -> datetime | None:
+    """When the report that has waited longest for a decision arrived."""
+    return db.session.scalar(select(func.min(PaperReport.created_at)).where(PaperReport.state == "pending"))
 
 
 # --- privacy -----------------------------------------------------------------------------------------------------
