@@ -76,9 +76,10 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_request_checks(app: Flask) -> None:
-    from app.forms import note_undecodable_fields
+    from app.forms import note_undecodable_fields, share_wtforms_translations
 
     app.before_request(note_undecodable_fields)
+    app.before_request(share_wtforms_translations)
 
 
 def _register_error_pages(app: Flask) -> None:

@@ -27,11 +27,6 @@ class PublicForm(FlaskForm):
     lose a letter that took twenty minutes to write); the form still refuses to act without a valid token.
     """
 
-    def __init__(self, *args, **kwargs):
-        # Flask-WTF reads WTForms' own catalogue from disk for every request; every form here shares one per language.
-        request.wtforms_translations = _wtforms_translations(current_locale())
-        super().__init__(*args, **kwargs)
-
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         if self.meta.csrf and self.csrf_token.errors:
@@ -44,6 +39,16 @@ class PublicForm(FlaskForm):
 @lru_cache(maxsize=16)
 def _wtforms_translations(locale: str) -> support.Translations:
     return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+def share_wtforms_translations() -> None:
+    """Before each request: WTForms' own messages in the request's language, loaded once per process.
+
+    Flask-WTF would otherwise read WTForms' catalogue from disk in every request that builds a form (it looks for
+    `request.wtforms_translations` first). Registered with `before_request` in the factory, after the URL has set
+    the language.
+    """
+    request.wtforms_translations = _wtforms_translations(current_locale())
 
 
 def note_undecodable_fields() -> None:
