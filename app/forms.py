@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from babel import support
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -17,6 +18,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import html_params
 
 from app import text
+from app.addresses import AddressError, accepted_address
 from app.i18n import country_options_html, current_locale
 
 
@@ -87,6 +89,28 @@ class CleanText:
             raise ValidationError(_l("This field contains invisible direction characters. Please remove them."))
 
 
+class EmailAddress:
+    """An address Inkwell can deliver to (the rules are in app.addresses); the field keeps its normalised form."""
+
+    def __init__(self, message=None):
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        try:
+            field.data = accepted_address(field.data)
+        except AddressError as error:
+            if error.code == "non_ascii_mailbox":
+                raise ValidationError(
+                    _l(
+                        "Please use an address with only Latin letters, digits and punctuation before the @: many "
+                        "mail servers cannot deliver to any other."
+                    )
+                ) from None
+            raise ValidationError(self.message or _l("Please enter a valid email address.")) from None
+
+
 class NotBlank:
     """Required, and more than spaces or invisible characters."""
 
@@ -102,9 +126,16 @@ def strip_filter(value):
 
 
 class BotTrap:
-    """A honeypot field and a signed start time: submissions that look automated go to moderation, silently."""
+    """A honeypot field and a signed start time: submissions that look automated go to moderation, silently.
+
+    The start token is single-use and bound to the visitor's session: it carries a nonce that the session lists
+    when the form is served and forgets when the form is accepted, so a token cannot be replayed, nor taken to
+    another session (the list keeps the last few, for a visitor with several tabs open).
+    """
 
     SALT = "form-started"
+    SESSION_KEY = "form_starts"
+    OPEN_FORMS = 8
 
     @staticmethod
     def _serializer() -> URLSafeSerializer:
@@ -112,19 +143,27 @@ class BotTrap:
 
     @staticmethod
     def start_token() -> str:
-        return BotTrap._serializer().dumps(time.time())
+        nonce = secrets.token_urlsafe(9)
+        session[BotTrap.SESSION_KEY] = [*session.get(BotTrap.SESSION_KEY, [])[-(BotTrap.OPEN_FORMS - 1) :], nonce]
+        return BotTrap._serializer().dumps([time.time(), nonce])
 
     @staticmethod
     def looks_automated(honeypot: str | None, start_token: str | None) -> bool:
+        """Whether a submission looks automated; consumes its start token (call once, after validation)."""
         if honeypot:
             return True
         minimum = current_app.config["FORM_MIN_FILL_SECONDS"]
         if minimum <= 0:
             return False
         try:
-            started = float(BotTrap._serializer().loads(start_token or ""))
+            started, nonce = BotTrap._serializer().loads(start_token or "")
+            started = float(started)
         except (BadSignature, TypeError, ValueError):
             return True
+        open_forms = session.get(BotTrap.SESSION_KEY, [])
+        if nonce not in open_forms:
+            return True  # used already, or served to another session
+        session[BotTrap.SESSION_KEY] = [n for n in open_forms if n != nonce]
         return time.time() - started < minimum
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from babel import Locale, UnknownLocaleError
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from app.forms import CleanText, CountrySelect, strip_filter
+from app.addresses import AddressError, accepted_address
+from app.forms import CleanText, CountrySelect, EmailAddress, strip_filter
 from app.i18n import is_country_code, language_name
 
 
@@ -59,7 +59,9 @@ class CaseSettingsForm(FlaskForm):
         _l("Forwarding contact"), filters=[strip_filter], validators=[Optional(), Length(max=200), CleanText()]
     )
     forwarding_contact_email = EmailField(
-        _l("Forwarding contact's email"), filters=[strip_filter], validators=[Optional(), Length(max=320), Email()]
+        _l("Forwarding contact's email"),
+        filters=[strip_filter],
+        validators=[Optional(), Length(max=320), EmailAddress()],
     )
 
     def validate_person_language(self, field) -> None:
@@ -130,8 +132,16 @@ class TargetForm(FlaskForm):
         normalised = []
         for email in emails:
             try:
-                normalised.append(validate_email(email, check_deliverability=False).normalized)
-            except EmailNotValidError:
+                normalised.append(accepted_address(email))
+            except AddressError as error:
+                if error.code == "non_ascii_mailbox":
+                    raise ValidationError(
+                        _l(
+                            "%(email)s has letters other than Latin ones before the @: many mail servers cannot "
+                            "deliver to it. Ask the authority for another address.",
+                            email=email,
+                        )
+                    ) from None
                 raise ValidationError(_l("%(email)s is not a valid email address.", email=email)) from None
         field.emails = normalised
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from app.forms import CleanText, CountrySelect, NotBlank, PublicForm, strip_filter
+from app.forms import CleanText, CountrySelect, EmailAddress, NotBlank, PublicForm, strip_filter
 from app.i18n import is_country_code
 
 
@@ -23,7 +23,7 @@ class AppealForm(PublicForm):
         description=_l("We send you a link to confirm your appeal. It is never shown to the authority unless you "
                        "allow replies below."),
         filters=[strip_filter],
-        validators=[NotBlank(), Length(max=254), CleanText(), Email(message=_l("Please enter a valid email address."))],
+        validators=[NotBlank(), Length(max=254), CleanText(), EmailAddress()],
     )
     country = StringField(
         _l("Your country"),

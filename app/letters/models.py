@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.cases.models import Case, TargetAddress
@@ -22,8 +22,16 @@ class Appeal(db.Model):
 
     __tablename__ = "appeals"
     __table_args__ = (
-        # One appeal per person and case: a second one is refused, never sent twice.
-        UniqueConstraint("case_id", "email_digest"),
+        # One appeal per person and case: a second one is refused, never sent twice. Held submissions (a bot trap
+        # caught them) stand apart, so that a trap filled with someone's address never replaces or blocks theirs.
+        Index(
+            "ux_appeals_one_per_supporter",
+            "case_id",
+            "email_digest",
+            unique=True,
+            postgresql_where=text("state <> 'held'"),
+            sqlite_where=text("state <> 'held'"),
+        ),
         CheckConstraint("state IN ('unconfirmed', 'confirmed', 'expired', 'held')", name="state"),
         Index("ix_appeals_state_expires_at", "state", "expires_at"),
     )
@@ -45,6 +53,9 @@ class Appeal(db.Model):
     consent_reply: Mapped[bool] = mapped_column(Boolean, default=False)  # Reply-To: the supporter's address
     consent_updates: Mapped[bool] = mapped_column(Boolean, default=False)  # hear about the case's progress
     state: Mapped[str] = mapped_column(String(16), default="unconfirmed")
+    # Rises with every submission that rewrites an unconfirmed appeal: a confirmation link names the revision it
+    # was sent for, so an older link can never send a newer (perhaps someone else's) text.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

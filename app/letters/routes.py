@@ -8,7 +8,7 @@ from flask_wtf.csrf import generate_csrf
 from app.cases import services as cases
 from app.extensions import db, limiter
 from app.forms import BotTrap
-from app.i18n import current_locale, localized_blueprint
+from app.i18n import country_name, current_locale, localized_blueprint
 from app.letters import services
 from app.letters.forms import AppealForm, ConfirmAppealForm
 from app.pagecache import form_pages
@@ -109,21 +109,33 @@ def check_email(slug: str):
 @bp.route("/appeals/confirm/<token>/", methods=["GET", "POST"])
 @limiter.limit(form_rate_limit, methods=["POST"])
 def confirm(token: str):
-    """The link in the confirmation email. GET shows a button; POST confirms (mail scanners only GET)."""
+    """The link in the confirmation email. GET shows exactly what will be sent and a button; POST confirms (mail
+    scanners only GET)."""
     form = ConfirmAppealForm()
-    if not form.validate_on_submit():
-        status = 400 if request.method == "POST" else 200
-        return render_template("letters/confirm.html", token=token, form=form), status
     try:
-        appeal = services.confirm_appeal(token)
+        appeal = services.appeal_to_confirm(token)
+        if request.method == "POST" and form.validate_on_submit():
+            appeal = services.confirm_appeal(token)
+            db.session.commit()
+            return redirect(url_for("letters.thanks", token=services.status_token(appeal)))
+    except services.AppealSuperseded:
+        db.session.rollback()
+        return render_template("letters/confirm_failed.html", reason="superseded"), 410
     except services.AppealExpired:
         db.session.rollback()
-        return render_template("letters/confirm_failed.html", expired=True), 410
+        return render_template("letters/confirm_failed.html", reason="expired"), 410
     except services.InvalidToken:
         db.session.rollback()
-        return render_template("letters/confirm_failed.html", expired=False), 404
-    db.session.commit()
-    return redirect(url_for("letters.thanks", token=services.status_token(appeal)))
+        return render_template("letters/confirm_failed.html", reason="invalid"), 404
+    locale = current_locale()
+    return render_template(
+        "letters/confirm.html",
+        token=token,
+        form=form,
+        appeal=appeal,
+        authorities=[target.title or target.name for target in appeal.case.targets],
+        country=country_name(appeal.country, locale),
+    ), (400 if request.method == "POST" else 200)
 
 
 @bp.route("/appeals/unsubscribe/<token>/", methods=["GET", "POST"])

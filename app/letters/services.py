@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +11,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import and_, exists, func, or_, select, update
 
+from app.addresses import address_digest
 from app.cases.models import Case, CaseUpdate, Target, TargetAddress
 from app.cases.services import localized_content, record_action
 from app.extensions import db, upsert_insert
@@ -49,6 +48,10 @@ class AppealExpired(AppealError):
     pass
 
 
+class AppealSuperseded(AppealError):
+    """A newer version of this appeal was written after this link was sent: only the latest link counts."""
+
+
 @dataclass
 class AppealInput:
     name: str
@@ -73,7 +76,10 @@ class Submission:
 
 
 def confirmation_token(appeal: Appeal) -> str:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT).dumps(appeal.public_id)
+    """The link's token names the appeal and the revision it was sent for."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT).dumps(
+        [appeal.public_id, appeal.revision]
+    )
 
 
 def _signed_link_token(appeal: Appeal, salt: str) -> str:
@@ -100,28 +106,45 @@ def appeal_from_status_token(token: str) -> Appeal:
     return _appeal_from_signed_link(token, STATUS_SALT)
 
 
-def _appeal_from_confirmation_token(token: str) -> Appeal:
+def _appeal_from_confirmation_token(token: str, *, for_update: bool = True) -> Appeal:
+    """The appeal a confirmation link names, or InvalidToken, AppealExpired or AppealSuperseded."""
     max_age = current_app.config["APPEAL_CONFIRM_HOURS"] * 3600
     serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
+    expired = False
     try:
-        public_id = serializer.loads(token, max_age=max_age)
+        payload = serializer.loads(token, max_age=max_age)
     except SignatureExpired:
-        public_id = serializer.loads(token)  # genuine but late: say it expired
-        appeal = db.session.scalar(select(Appeal).where(Appeal.public_id == public_id))
-        if appeal is not None and appeal.state == "confirmed":
-            return appeal
-        raise AppealExpired() from None
+        payload, expired = serializer.loads(token), True  # genuine but late
     except BadSignature:
         raise InvalidToken() from None
-    appeal = db.session.scalar(select(Appeal).where(Appeal.public_id == public_id).with_for_update())
+    # Links sent before revisions existed name the appeal only: they stand for its first revision.
+    if isinstance(payload, str):
+        public_id, revision = payload, 1
+    elif isinstance(payload, list) and len(payload) == 2:
+        public_id, revision = payload
+    else:
+        raise InvalidToken()
+    query = select(Appeal).where(Appeal.public_id == public_id, Appeal.state != "held")
+    appeal = db.session.scalar(query.with_for_update() if for_update and not expired else query)
     if appeal is None:
         raise InvalidToken()
+    if appeal.state == "confirmed":
+        return appeal  # clicking the link again shows what was sent
+    if revision != appeal.revision:
+        raise AppealSuperseded()
+    if expired:
+        raise AppealExpired()
     return appeal
 
 
-def email_digest(email: str) -> str:
-    key = (current_app.config.get("EMAIL_DIGEST_KEY") or current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, email.strip().casefold().encode(), hashlib.sha256).hexdigest()
+def appeal_to_confirm(token: str) -> Appeal:
+    """What a confirmation link would send (the page shows it before the supporter presses the button)."""
+    appeal = _appeal_from_confirmation_token(token, for_update=False)
+    if appeal.state not in ("unconfirmed", "confirmed") or (
+        appeal.state == "unconfirmed" and appeal.expires_at and appeal.expires_at < utcnow()
+    ):
+        raise AppealExpired()
+    return appeal
 
 
 def public_url(endpoint: str, **values) -> str:
@@ -155,7 +178,7 @@ def submit_appeal(case: Case, data: AppealInput, *, automated: bool = False) -> 
     """Record an appeal and send the confirmation email (or queue it at once when confirmation is off)."""
     if case.status != "active" or not case.published or not case.targets:
         raise CaseClosed()
-    digest = email_digest(data.email)
+    digest = address_digest(data.email)
     language, subject, _ = appeal_draft(case, data.locale, data.letter_language)
     now = utcnow()
     values = {
@@ -175,25 +198,34 @@ def submit_appeal(case: Case, data: AppealInput, *, automated: bool = False) -> 
         "confirmed_at": None,
         "erased_at": None,  # a replaced appeal holds personal data again: the retention policy must see it
     }
+    if automated:
+        # Kept apart (the unique index leaves held rows out): a trap filled with someone's address must never
+        # replace or block the appeal they are writing themselves.
+        appeal = Appeal(case_id=case.id, email_digest=digest, public_id=secrets.token_urlsafe(18), **values)
+        db.session.add(appeal)
+        db.session.flush()
+        return Submission(appeal, "held")
     # One statement, safe against two tabs posting at once: a new appeal is inserted; an earlier one from the same
-    # address that was never confirmed (expired, held, or still waiting) is replaced; a confirmed one is left alone.
+    # address that was never confirmed (expired, or still waiting) is rewritten as a new revision, so that links
+    # sent for the earlier text stop working; a confirmed one is left alone.
     upsert = upsert_insert(Appeal).values(
-        case_id=case.id, email_digest=digest, public_id=secrets.token_urlsafe(18), **values
+        case_id=case.id, email_digest=digest, public_id=secrets.token_urlsafe(18), revision=1, **values
     )
     upsert = upsert.on_conflict_do_update(
         index_elements=[Appeal.case_id, Appeal.email_digest],
-        set_=values,
+        index_where=Appeal.state != "held",
+        set_={**values, "revision": Appeal.revision + 1},
         where=Appeal.state != "confirmed",
     )
     appeal = db.session.scalars(
         upsert.returning(Appeal), execution_options={"populate_existing": True}
     ).one_or_none()
     if appeal is None:
-        existing = db.session.scalar(select(Appeal).where(Appeal.case_id == case.id, Appeal.email_digest == digest))
+        existing = db.session.scalar(
+            select(Appeal).where(Appeal.case_id == case.id, Appeal.email_digest == digest, Appeal.state != "held")
+        )
         raise DuplicateAppeal(existing)
 
-    if automated:
-        return Submission(appeal, "held")
     if not current_app.config["APPEAL_CONFIRMATION"]:
         _queue_for_authorities(appeal, now)
         return Submission(appeal, "queued")
@@ -427,13 +459,15 @@ def erase_appeals(digest: str | None, cutoff: datetime | None, now: datetime) ->
     if digest is not None:
         condition = Appeal.email_digest == digest
     else:
+        unconfirmed_cutoff = min(cutoff, now - timedelta(hours=current_app.config["APPEAL_CONFIRM_HOURS"]))
         waiting_message = exists().where(
             OutboundMessage.appeal_id == Appeal.id, OutboundMessage.state.in_(("pending", "retry", "sending"))
         )
         waiting_digest = exists().where(DigestEntry.appeal_id == Appeal.id, DigestEntry.outbound_message_id.is_(None))
         condition = or_(
             and_(Appeal.state == "confirmed", Appeal.confirmed_at < cutoff, ~waiting_message, ~waiting_digest),
-            and_(Appeal.state != "confirmed", Appeal.created_at < cutoff),
+            # Never confirmed (waiting, expired, held by a bot trap): kept no longer than a confirmation link lives.
+            and_(Appeal.state != "confirmed", Appeal.created_at < unconfirmed_cutoff),
         )
     ids = list(db.session.scalars(select(Appeal.id).where(condition, Appeal.erased_at.is_(None))))
     erased = 0

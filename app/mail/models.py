@@ -40,8 +40,8 @@ class OutboundMessage(db.Model):
         ),
         # Pacing: how many went to one address in the last hour.
         Index("ix_outbound_messages_pacing", "target_address_id", "sent_at"),
-        # Per-recipient limits on confirmation emails.
-        Index("ix_outbound_messages_recipient", "recipient", "created_at"),
+        # Per-recipient limits on confirmation emails, counted on the normalised address.
+        Index("ix_outbound_messages_recipient_digest", "recipient_digest", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -51,6 +51,8 @@ class OutboundMessage(db.Model):
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     sender: Mapped[str] = mapped_column(String(320))
     recipient: Mapped[str] = mapped_column(String(320))
+    # A keyed hash of the normalised recipient (app.addresses): limits and erasure find every spelling of an address.
+    recipient_digest: Mapped[str | None] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(300), default="")
     # The composed message (headers and body) without `To:`, which the worker adds for the address it delivers to.
     raw: Mapped[bytes] = mapped_column(LargeBinary)

@@ -10,13 +10,23 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.errors import MessageError
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, case, func, or_, select, update
 
+from app.addresses import AddressError, accepted_address, address_digest
 from app.cases.models import Target, TargetAddress
 from app.extensions import db
-from app.mail.compose import Email, InvalidAddress, build_message, checked_address, message_bytes, new_message_id
+from app.mail.compose import (
+    Email,
+    build_message,
+    checked_address,
+    header_text,
+    message_bytes,
+    new_message_id,
+    sender_address,
+)
 from app.mail.models import OutboundMessage
 from app.models_base import utcnow
 
@@ -34,33 +44,47 @@ def enqueue(
     message_id: str | None = None,
     not_before: datetime | None = None,
 ) -> OutboundMessage:
-    """Queue one email. Flushes in the caller's transaction: the email exists exactly when the change does."""
+    """Queue one email. Flushes in the caller's transaction: the email exists exactly when the change does.
+
+    Never raises for what a supporter or an admin typed: a message that cannot be composed (an address no server
+    takes, say) is stored as failed with the reason, where staff see it, and the change goes ahead.
+    """
     message_id = message_id or new_message_id(kind)
-    msg = build_message(email, message_id)
+    now = utcnow()
     row = OutboundMessage(
         kind=kind,
         state="pending",
         message_id=message_id,
-        sender=msg["From"].addresses[0].addr_spec,
-        recipient=checked_address(recipient),
-        subject=str(msg["Subject"])[:300],
-        raw=message_bytes(msg),
+        sender=sender_address(),
+        recipient=recipient[:320],
+        recipient_digest=address_digest(recipient),
         target_address_id=target_address_id,
         appeal_id=appeal_id,
-        next_attempt_at=not_before or utcnow(),
-        created_at=utcnow(),
+        next_attempt_at=not_before or now,
+        created_at=now,
     )
+    try:
+        row.recipient = checked_address(recipient)
+        msg = build_message(email, message_id)
+        row.subject = str(msg["Subject"])[:300]
+        row.raw = message_bytes(msg)
+    except (AddressError, UnicodeError, ValueError, MessageError) as error:
+        reason = error.code if isinstance(error, AddressError) else type(error).__name__
+        row.state, row.failed_at, row.raw = "failed", now, b""
+        row.subject = header_text(email.subject, 300)
+        row.last_reply = f"not sent: the message could not be composed ({reason})"
     db.session.add(row)
     db.session.flush()
     return row
 
 
 def recent_messages_to(recipient: str, kinds: tuple[str, ...], within: timedelta) -> int:
+    """Messages of `kinds` queued for this address (in any spelling: the normalised digest) within `within`."""
     return db.session.scalar(
         select(func.count())
         .select_from(OutboundMessage)
         .where(
-            OutboundMessage.recipient == recipient,
+            OutboundMessage.recipient_digest == address_digest(recipient),
             OutboundMessage.kind.in_(kinds),
             OutboundMessage.created_at > utcnow() - within,
         )
@@ -316,6 +340,28 @@ def _record_bounces(fates: list[Fate]) -> None:
         )
 
 
+def renew_leases(messages: list[ClaimedMessage], lease: timedelta, now: datetime | None = None) -> list[ClaimedMessage]:
+    """Extend this worker's lease on messages it has yet to send (and commit); returns those it still holds."""
+    if not messages:
+        return []
+    now = now or utcnow()
+    ids = [m.id for m in messages]
+    held = set(
+        db.session.scalars(
+            update(_outbox)
+            .where(
+                _outbox.c.id.in_(ids),
+                _outbox.c.lease_token == messages[0].lease_token,
+                _outbox.c.state == "sending",
+            )
+            .values(lease_expires_at=now + lease)
+            .returning(_outbox.c.id)
+        )
+    )
+    db.session.commit()
+    return [m for m in messages if m.id in held]
+
+
 def release_leases(messages: list[ClaimedMessage]) -> None:
     """Give back messages a stopping worker did not try, so the next worker need not wait for the lease."""
     if not messages:
@@ -436,8 +482,10 @@ def set_fallback_address(address: str, fallback: str | None) -> TargetAddress:
         raise LookupError(f"no authority address {address!r} (see flask mail targets)")
     if fallback:
         try:
-            checked_address(fallback)
-        except InvalidAddress:
+            fallback = accepted_address(fallback)
+        except AddressError as error:
+            if error.code == "non_ascii_mailbox":
+                raise ValueError(f"{fallback!r} has a mailbox name that many servers cannot deliver to") from None
             raise ValueError(f"{fallback!r} is not an email address") from None
     row.fallback_email = fallback or None
     # With a fallback, it takes over; without one, the address is treated as repaired and tried again.

@@ -16,11 +16,13 @@ import logging
 import smtplib
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import Flask
 
+from app.addresses import AddressError, wire_address
 from app.extensions import db
 from app.mail import services
 from app.mail.services import ClaimedMessage, Fate
@@ -83,6 +85,11 @@ class SMTPConnection:
                 _quietly_close(self.smtp)
             self.smtp = None
 
+    def reset_encoding(self) -> None:
+        # smtplib switches commands to UTF-8 for an SMTPUTF8 transaction and never switches back.
+        if self.smtp is not None:
+            self.smtp.command_encoding = "ascii"
+
     def drop(self) -> None:
         if self.smtp is not None:
             _quietly_close(self.smtp)
@@ -125,16 +132,44 @@ class Signer:
         return signature + message
 
 
+class Unsendable(Exception):
+    """This message cannot be sent as it is (it would fail the same way on every attempt)."""
+
+
+def _envelope(message: ClaimedMessage, smtp: smtplib.SMTP, signer: Signer) -> tuple[str, str, list[str], bytes]:
+    """Sender, recipient, MAIL options and the signed bytes for one message, or Unsendable with the reason."""
+    try:
+        sender, recipient = wire_address(message.envelope_from), wire_address(message.envelope_to)
+    except AddressError as error:
+        raise Unsendable(f"not an address any server accepts: {error.code}") from None
+    head = message.raw.partition(b"\r\n\r\n")[0]
+    international = sender.needs_smtputf8 or recipient.needs_smtputf8 or not head.isascii()
+    options: list[str] = []
+    if international:
+        if not smtp.has_extn("smtputf8"):
+            raise Unsendable(
+                "the address has a mailbox name in another script, and the mail server does not offer SMTPUTF8"
+            )
+        options.append("SMTPUTF8")
+    data = signer.sign(b"To: " + recipient.text.encode("utf-8") + b"\r\n" + message.raw)
+    return sender.text, recipient.text, options, data
+
+
 def deliver(connection: SMTPConnection, message: ClaimedMessage, signer: Signer) -> Fate:
-    """Send one message over the connection; never raises for SMTP or network trouble."""
-    data = signer.sign(b"To: " + message.envelope_to.encode("ascii") + b"\r\n" + message.raw)
+    """Send one message over the connection. Never raises: whatever goes wrong is this message's fate.
+
+    Trouble with the server or the network means retry; a message that cannot be composed, signed or addressed
+    fails at once with the reason (it would fail the same way every time); anything unforeseen is retried, with the
+    error recorded, until MAIL_MAX_ATTEMPTS.
+    """
     transmitted = False
     try:
         smtp = connection.open()
-        code, text = smtp.mail(message.envelope_from)
+        sender, recipient, options, data = _envelope(message, smtp, signer)
+        code, text = smtp.mail(sender, options)
         if code != 250:
             return _refused(connection, message, code, text)
-        code, text = smtp.rcpt(message.envelope_to)
+        code, text = smtp.rcpt(recipient)
         if code not in (250, 251):
             return _refused(connection, message, code, text, recipient=True)
         transmitted = True
@@ -142,6 +177,8 @@ def deliver(connection: SMTPConnection, message: ClaimedMessage, signer: Signer)
         if code != 250:
             return _refused(connection, message, code, text)
         return Fate(message, "sent", _reply(code, text))
+    except Unsendable as error:
+        return Fate(message, "failed", f"not sent: {error}"[:500])
     except smtplib.SMTPResponseException as error:  # e.g. 354 not offered, or a reply to an unexpected command
         return _refused(connection, message, error.smtp_code, error.smtp_error)
     except (TimeoutError, smtplib.SMTPException, OSError) as error:
@@ -151,6 +188,12 @@ def deliver(connection: SMTPConnection, message: ClaimedMessage, signer: Signer)
         else:
             reply = f"connection failed: {error!r}"
         return Fate(message, "retry", reply[:500])
+    except Exception as error:  # noqa: BLE001 - one message must never stop the worker
+        log.exception("message %s: unexpected error while sending", message.id)
+        connection.drop()
+        return Fate(message, "retry", f"unexpected error while sending: {type(error).__name__}: {error}"[:500])
+    finally:
+        connection.reset_encoding()
 
 
 def _refused(connection, message, code: int, text, recipient: bool = False) -> Fate:
@@ -200,42 +243,66 @@ class Worker:
         for thread in threads:
             while thread.is_alive():
                 thread.join(timeout=0.5)
-        if self.errors:
-            raise self.errors[0]
         return self.stats
 
     def _lane(self, drain: bool) -> None:
+        """One lane until stopped (or drained). A lane that crashes (the database went away, say) is restarted
+        after a pause that grows with each crash in a row; its leased messages come back when their lease ends."""
+        crashes = 0
         with self.app.app_context():
-            connection = SMTPConnection(self.app.config)
-            signer = Signer(self.app.config)
-            try:
-                while not self.stop.is_set():
-                    batch = self._claim()
-                    if not batch:
-                        if drain:
-                            return
-                        connection.close()  # do not hold idle connections open against the server
-                        self.stop.wait(self.idle_seconds)
-                        continue
-                    self._send_batch(connection, signer, batch)
-            except BaseException as error:  # noqa: BLE001 - a lane's crash must stop the worker loudly
-                log.exception("mail lane crashed")
-                self.errors.append(error)
-                self.stop.set()
-            finally:
-                connection.close()
-                db.session.remove()
+            while not self.stop.is_set():
+                try:
+                    self._lane_round(drain)
+                    return
+                except Exception as error:  # noqa: BLE001 - a lane's crash must never stop delivery
+                    crashes += 1
+                    self.errors.append(error)
+                    log.exception("mail lane crashed (%d in a row); restarting it", crashes)
+                    _quietly_rollback()
+                    self.stop.wait(min(60.0, self.idle_seconds * 2**crashes))
+                finally:
+                    db.session.remove()
+
+    def _lane_round(self, drain: bool) -> None:
+        connection = SMTPConnection(self.app.config)
+        signer = Signer(self.app.config)
+        try:
+            while not self.stop.is_set():
+                batch = self._claim()
+                if not batch:
+                    if drain:
+                        return
+                    connection.close()  # do not hold idle connections open against the server
+                    self.stop.wait(self.idle_seconds)
+                    continue
+                self._send_batch(connection, signer, batch)
+        finally:
+            connection.close()
 
     def _claim(self) -> list[ClaimedMessage]:
         return services.claim_due_messages(self.batch_size, self.lease)
 
     def _send_batch(self, connection: SMTPConnection, signer: Signer, batch: list[ClaimedMessage]) -> None:
-        """Send a leased batch, recording fates every few messages so a crash repeats as little as possible."""
+        """Send a leased batch, recording fates every few messages so a crash repeats as little as possible.
+
+        The lease is renewed while the batch is sent (every third of its length), so a slow server can never let
+        another worker claim messages this one is still sending; messages whose lease was lost anyway (this worker
+        was paused longer than the lease) are left to whoever holds them now.
+        """
         unrecorded: list[Fate] = []
         pending = list(batch)
         failures_in_a_row = 0
+        renew_every = self.lease.total_seconds() / 3
+        renewed_at = time.monotonic()
         try:
             while pending and not self.stop.is_set():
+                if time.monotonic() - renewed_at >= renew_every:
+                    self._record(unrecorded)
+                    unrecorded = []
+                    pending = services.renew_leases(pending, self.lease)
+                    renewed_at = time.monotonic()
+                    if not pending:
+                        break
                 message = pending.pop(0)
                 fate = deliver(connection, message, signer)
                 unrecorded.append(fate)
@@ -255,3 +322,10 @@ class Worker:
     def _record(self, fates: list[Fate]) -> None:
         services.record_fates(fates)
         self.stats.add(fates)
+
+
+def _quietly_rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001, S110 - the database may be the reason the lane crashed
+        pass

@@ -8,9 +8,9 @@ from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, HiddenField, IntegerField, SelectField, StringField
-from wtforms.validators import AnyOf, Email, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 
-from app.forms import CleanText, CountrySelect, NotBlank, PublicForm, strip_filter
+from app.forms import CleanText, CountrySelect, EmailAddress, NotBlank, PublicForm, strip_filter
 from app.i18n import is_country_code
 from app.offline.models import MAX_LETTERS
 
@@ -104,7 +104,7 @@ class ReportFields:
             Optional(),
             Length(max=254),
             CleanText(),
-            Email(message=_l("Please enter a valid email address.")),
+            EmailAddress(),
         ],
     )
 

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
+from app.addresses import address_digest
 from app.admin.models import User
 from app.admin.services import record_admin_action
 from app.cases.models import Case
@@ -53,8 +54,6 @@ class ReportInput:
 
 
 def _new_report(case: Case, data: ReportInput, *, automated: bool = False) -> PaperReport:
-    from app.letters.services import email_digest
-
     if data.event_kind not in EVENT_KINDS:
         raise ReportError("unknown_kind")
     if not 0 < data.letters <= MAX_LETTERS:
@@ -70,7 +69,7 @@ def _new_report(case: Case, data: ReportInput, *, automated: bool = False) -> Pa
         letters=data.letters,
         organiser_name=data.organiser_name,
         organiser_email=email,
-        email_digest=email_digest(email) if email else None,
+        email_digest=address_digest(email) if email else None,
         looks_automated=automated,
         state="pending",
         created_at=utcnow(),

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
+from app.addresses import address_digest
 from app.extensions import db
 from app.models_base import utcnow
 from app.privacy.models import ErasureRecord
@@ -53,10 +54,8 @@ def purge_expired_personal_data(now: datetime | None = None, performed_by: str =
 
 def erase_supporter(email: str, performed_by: str, now: datetime | None = None) -> ErasureRecord:
     """Erase everything about one address now (a supporter's request), and record that it was done."""
-    from app.letters.services import email_digest
-
     now = now or utcnow()
-    digest = email_digest(email)
+    digest = address_digest(email)
     erased = sum(eraser(digest, None, now) for eraser in _erasers())
     record = ErasureRecord(
         kind="request", performed_at=now, performed_by=performed_by, subject_digest=digest, items_erased=erased
