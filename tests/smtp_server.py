@@ -85,7 +85,7 @@ class FaultySMTPHandler:
 
 
 class FaultySMTPServer:
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", smtputf8: bool = False):
         self.host = host
         self.port = _free_port()
         self.behaviour = Behaviour()
@@ -100,6 +100,7 @@ class FaultySMTPServer:
             port=self.port,
             decode_data=False,
             data_size_limit=40 * 1024 * 1024,
+            enable_SMTPUTF8=smtputf8,  # offered in EHLO only when asked: most tests speak to a plain server
         )
 
     def start(self) -> FaultySMTPServer:
@@ -114,7 +115,6 @@ class FaultySMTPServer:
 
     def by_recipient(self, address: str) -> list[Received]:
         return [m for m in self.messages if address in m.rcpt_tos]
-
 
 
 def _free_port() -> int:

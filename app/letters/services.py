@@ -459,7 +459,7 @@ def erase_appeals(digest: str | None, cutoff: datetime | None, now: datetime) ->
     if digest is not None:
         condition = Appeal.email_digest == digest
     else:
-        unconfirmed_cutoff = min(cutoff, now - timedelta(hours=current_app.config["APPEAL_CONFIRM_HOURS"]))
+        unconfirmed_cutoff = max(cutoff, now - timedelta(hours=current_app.config["APPEAL_CONFIRM_HOURS"]))
         waiting_message = exists().where(
             OutboundMessage.appeal_id == Appeal.id, OutboundMessage.state.in_(("pending", "retry", "sending"))
         )

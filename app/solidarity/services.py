@@ -9,7 +9,6 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.cases.models import Case
-from app.cases.services import record_action
 from app.extensions import db
 from app.models_base import utcnow
 from app.solidarity.models import LETTER_STATES, SolidarityLetter
@@ -93,7 +92,7 @@ def _repeated(message: str, case_id: int) -> bool:
 
 
 def submit_solidarity_letter(case: Case, data: HopeInput, *, automated: bool = False) -> SolidarityLetter:
-    """Store a message of hope for moderation and count it (flushes; the caller commits)."""
+    """Store a message of hope for moderation (flushes; the caller commits). It is counted once approved."""
     if not case.published or case.status != "active":
         raise CaseClosed()
     letter = SolidarityLetter(
@@ -107,7 +106,6 @@ def submit_solidarity_letter(case: Case, data: HopeInput, *, automated: bool = F
         created_at=utcnow(),
     )
     db.session.add(letter)
-    record_action(case.id, "solidarity")
     db.session.flush()
     return letter
 
