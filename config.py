@@ -94,6 +94,8 @@ class Config:
     MAIL_RETRY_MAX_SECONDS = _env_int("MAIL_RETRY_MAX_SECONDS", 3600)
     MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 20)
     MAIL_BOUNCES_BEFORE_FAILING = _env_int("MAIL_BOUNCES_BEFORE_FAILING", 3)
+    # Daily digests are split so that no email is larger than this (most relays refuse 10 to 25 MB and more).
+    MAIL_MAX_MESSAGE_BYTES = _env_int("MAIL_MAX_MESSAGE_BYTES", 10 * 1024 * 1024)
     HOUSEKEEPING_SECONDS = _env_int("HOUSEKEEPING_SECONDS", 60)  # expiring appeals, building digests
     MAIL_DKIM_KEY_FILE = os.environ.get("MAIL_DKIM_KEY_FILE")
     MAIL_DKIM_SELECTOR = os.environ.get("MAIL_DKIM_SELECTOR", "inkwell")
@@ -121,12 +123,28 @@ class Config:
 
     # Staff sign-in.
     PASSWORD_MIN_LENGTH = _env_int("PASSWORD_MIN_LENGTH", 12)
-    LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)  # then the account is locked...
-    LOGIN_LOCK_MINUTES = _env_int("LOGIN_LOCK_MINUTES", 15)  # ...for this long
+    # Wrong passwords slow sign-in down, never lock it. One account from one address: after LOGIN_FREE_FAILURES, it
+    # waits 1 s, 2 s, 4 s... up to LOGIN_MAX_DELAY_SECONDS before each new try (a success starts afresh).
+    LOGIN_FREE_FAILURES = _env_int("LOGIN_FREE_FAILURES", 3)
+    LOGIN_MAX_DELAY_SECONDS = _env_int("LOGIN_MAX_DELAY_SECONDS", 900)
+    # One account from all addresses together: after LOGIN_ACCOUNT_FREE_FAILURES, a second more each time, up to a
+    # low cap; addresses it signed in from within LOGIN_KNOWN_ADDRESS_DAYS are spared, so nobody can keep staff out.
+    LOGIN_ACCOUNT_FREE_FAILURES = _env_int("LOGIN_ACCOUNT_FREE_FAILURES", 10)
+    LOGIN_ACCOUNT_MAX_DELAY_SECONDS = _env_int("LOGIN_ACCOUNT_MAX_DELAY_SECONDS", 30)
+    LOGIN_KNOWN_ADDRESS_DAYS = _env_int("LOGIN_KNOWN_ADDRESS_DAYS", 30)
+    LOGIN_FORGET_HOURS = _env_int("LOGIN_FORGET_HOURS", 24)  # failures followed by none for this long are forgotten
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/minute;50/hour")  # per address and per account
 
     # Forwarding messages of hope: at most this many letters per bundle (one PDF, one email); the rest wait.
     BUNDLE_MAX_LETTERS = _env_int("BUNDLE_MAX_LETTERS", 300)
+    # Bundles are rendered by the mail worker's housekeeping, one at a time: a message prints at most this many lines
+    # (about an A4 page; blank runs collapse to one empty line); a render is leased for BUNDLE_RENDER_LEASE_SECONDS
+    # and set aside as failed after BUNDLE_RENDER_MAX_ATTEMPTS renders that stopped their worker; housekeeping
+    # starts no new render after BUNDLE_RENDER_SECONDS_PER_ROUND, so that mail keeps flowing.
+    BUNDLE_MESSAGE_MAX_LINES = _env_int("BUNDLE_MESSAGE_MAX_LINES", 36)
+    BUNDLE_RENDER_LEASE_SECONDS = _env_int("BUNDLE_RENDER_LEASE_SECONDS", 900)
+    BUNDLE_RENDER_MAX_ATTEMPTS = _env_int("BUNDLE_RENDER_MAX_ATTEMPTS", 3)
+    BUNDLE_RENDER_SECONDS_PER_ROUND = _env_int("BUNDLE_RENDER_SECONDS_PER_ROUND", 60)
 
     # Privacy: supporters' names, addresses and letters are erased this many days after delivery.
     PRIVACY_RETENTION_DAYS = _env_int("PRIVACY_RETENTION_DAYS", 90)

@@ -85,7 +85,7 @@ class FaultySMTPHandler:
 
 
 class FaultySMTPServer:
-    def __init__(self, host: str = "127.0.0.1", smtputf8: bool = False):
+    def __init__(self, host: str = "127.0.0.1", smtputf8: bool = False, data_size_limit: int = 40 * 1024 * 1024):
         self.host = host
         self.port = _free_port()
         self.behaviour = Behaviour()
@@ -99,7 +99,7 @@ class FaultySMTPServer:
             hostname=host,
             port=self.port,
             decode_data=False,
-            data_size_limit=40 * 1024 * 1024,
+            data_size_limit=data_size_limit,  # larger messages get aiosmtpd's "552 Error: Too much mail data"
             enable_SMTPUTF8=smtputf8,  # offered in EHLO only when asked: most tests speak to a plain server
         )
 

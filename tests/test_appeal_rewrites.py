@@ -48,9 +48,7 @@ def sent_letters() -> list[str]:
     import email
     import email.policy
 
-    return [
-        email.message_from_bytes(m.raw, policy=email.policy.default).get_content() for m in outbox("appeal")
-    ]
+    return [email.message_from_bytes(m.raw, policy=email.policy.default).get_content() for m in outbox("appeal")]
 
 
 def test_a_second_submission_invalidates_the_first_link_and_never_sends_the_strangers_text(client, case):

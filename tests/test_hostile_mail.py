@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 import threading
 import time
 from email.header import decode_header, make_header
@@ -29,6 +30,7 @@ from app.mail import services as outbox
 from app.mail.compose import Email
 from app.mail.models import OutboundMessage
 from app.mail.worker import Worker
+from app.models_base import utcnow
 from config import TestConfig
 from tests.conftest import MIGRATIONS
 from tests.factories import make_case
@@ -157,13 +159,20 @@ def test_poison_messages_between_good_ones_leave_the_good_ones_delivered(app, sm
     assert row(unsignable).state == "retry" and "MessageFormatError" in row(unsignable).last_reply
 
 
-_LOCAL = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.!#$%&'*+-/=?^_`{|}~öä漢",
-                 min_size=1, max_size=20)
+_LOCAL = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.!#$%&'*+-/=?^_`{|}~öä漢",
+    min_size=1,
+    max_size=20,
+)
 _LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-üéж漢ب", min_size=1, max_size=12)
 _ADDRESSES = st.one_of(
     st.emails(),
-    st.builds(lambda local, labels, tld: f"{local}@{'.'.join(labels)}.{tld}", _LOCAL, st.lists(_LABEL, min_size=1,
-              max_size=3), st.sampled_from(["example", "org", "рф", "xn--p1ai", "EXAMPLE"])),
+    st.builds(
+        lambda local, labels, tld: f"{local}@{'.'.join(labels)}.{tld}",
+        _LOCAL,
+        st.lists(_LABEL, min_size=1, max_size=3),
+        st.sampled_from(["example", "org", "рф", "xn--p1ai", "EXAMPLE"]),
+    ),
     st.text(max_size=40),
 )
 
@@ -283,3 +292,85 @@ def _wait_for(condition, timeout: float = 60.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+# --- digests that fit ------------------------------------------------------------------------------------------
+
+
+def _digest_case_with_letters(count: int, letter_chars: int):
+    from app.letters.models import Appeal, DigestEntry
+    from app.models_base import utcnow
+
+    case = make_case(
+        slug="digest",
+        targets=[{"name": "Embassy", "digest": True, "addresses": ["desk@embassy.example.org"]}],
+    )
+    db.session.flush()
+    address = case.targets[0].addresses[0]
+    for n in range(count):
+        appeal = Appeal(
+            public_id=f"p{n}",
+            case_id=case.id,
+            name=f"Writer {n}",
+            email=f"w{n}@example.net",
+            email_digest=f"d{n}",
+            country="FR",
+            locale="en",
+            letter_language="en",
+            subject="Free them",
+            letter=f"Letter {n}: " + "x" * letter_chars,
+            consent_share=True,
+            state="confirmed",
+            created_at=utcnow(),
+        )
+        db.session.add(appeal)
+        db.session.flush()
+        db.session.add(DigestEntry(appeal_id=appeal.id, target_address_id=address.id, created_at=utcnow()))
+    db.session.commit()
+    return case
+
+
+def _letters_delivered(server) -> list[str]:
+    found = []
+    for received in server.messages:
+        for attachment in received.message.iter_attachments():
+            found += re.findall(r"Letter (\d+):", attachment.get_content())
+    return found
+
+
+def test_a_days_digest_is_split_under_the_message_size_limit(app, smtp_server):
+    from app.letters import services as appeals
+
+    app.config["MAIL_MAX_MESSAGE_BYTES"] = 64 * 1024
+    _digest_case_with_letters(60, 3000)  # about 180 KB of letters
+    noon = utcnow().replace(hour=12)
+    parts = appeals.build_due_digests(noon)
+    db.session.commit()
+    assert parts >= 3
+    digests = db.session.scalars(sa.select(OutboundMessage).where(OutboundMessage.kind == "digest")).all()
+    assert all(len(d.raw) <= 64 * 1024 for d in digests)
+    drain(app)
+    assert sorted(_letters_delivered(smtp_server), key=int) == [str(n) for n in range(60)]
+
+
+def test_a_digest_the_relay_refuses_as_too_big_is_sent_again_in_smaller_parts(app):
+    from app.letters import services as appeals
+
+    server = FaultySMTPServer(data_size_limit=48 * 1024).start()
+    try:
+        app.config["MAIL_PORT"] = server.port
+        _digest_case_with_letters(40, 3000)  # one digest of about 170 KB: refused
+        assert appeals.build_due_digests(utcnow().replace(hour=12)) == 1
+        db.session.commit()
+        for _ in range(6):
+            drain(app)
+            appeals.split_refused_digests()
+            db.session.commit()
+        drain(app)
+        assert sorted(_letters_delivered(server), key=int) == [str(n) for n in range(40)]  # all, once each
+        refused = db.session.scalars(
+            sa.select(OutboundMessage).where(OutboundMessage.kind == "digest", OutboundMessage.state == "failed")
+        ).all()
+        assert refused and all(m.last_reply.startswith("552") for m in refused)
+    finally:
+        server.stop()

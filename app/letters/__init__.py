@@ -13,7 +13,12 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     # Periodic work the mail worker runs between rounds.
     app.extensions.setdefault("inkwell_housekeeping", []).extend(
-        [services.expire_unconfirmed, services.build_due_digests, services.send_due_announcements]
+        [
+            services.expire_unconfirmed,
+            services.build_due_digests,
+            services.split_refused_digests,
+            services.send_due_announcements,
+        ]
     )
     register_eraser(app, services.erase_appeals)
     app.cli.add_command(appeals_cli)
