@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
 from functools import wraps
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import abort
 from flask_login import current_user
@@ -37,11 +38,28 @@ def roles_required(*roles: str):
     return decorator
 
 
+NEXT_MAX_LENGTH = 2000
+NEXT_DECODINGS = 4  # a browser, a proxy or two may each percent-decode what we send
+
+
 def safe_next(target: str | None, default: str) -> str:
-    """Only a local path may follow sign-in (never another site, never `//host`)."""
-    if not target:
+    """`target` if it is a path on this site, else `default`: never another site, `//host`, a scheme, a backslash, a
+    control or formatting character, in the value itself or in what it becomes when percent-decoded."""
+    if not target or len(target) > NEXT_MAX_LENGTH:
         return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
+    value = target
+    for _ in range(NEXT_DECODINGS):
+        if not _is_plain_local_path(value):
+            return default
+        decoded = unquote(value)
+        if decoded == value:
+            return target
+        value = decoded
+    return default  # still encoded after that many decodings: not a link this site makes
+
+
+def _is_plain_local_path(value: str) -> bool:
+    if "\\" in value or any(unicodedata.category(char)[0] == "C" or char in "\u2028\u2029" for char in value):
+        return False  # browsers drop tabs and line breaks and read a backslash as a slash: `/\evil` is `//evil`
+    parts = urlsplit(value)
+    return value.startswith("/") and not value.startswith("//") and not (parts.scheme or parts.netloc)

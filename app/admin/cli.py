@@ -34,10 +34,12 @@ def create(email: str, role: str) -> None:
 
 @users_cli.command("list")
 def list_users() -> None:
-    """Every account with its role and state."""
+    """Every account with its role and state, and how many wrong passwords it was given lately."""
     for user in services.list_users():
         state = "active" if user.active else "deactivated"
-        click.echo(f"{user.email}\t{user.role}\t{state}")
+        failures = services.recent_failures(user.email)
+        hammered = f"\t{failures} wrong passwords lately" if failures else ""
+        click.echo(f"{user.email}\t{user.role}\t{state}{hammered}")
 
 
 @users_cli.command("set-password")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -13,6 +13,8 @@ from app.extensions import db
 from app.models_base import UTCDateTime, utcnow
 
 ROLES = ("moderator", "admin")
+# werkzeug's default today, written out: every stored hash and the decoy checked for unknown accounts cost the same.
+PASSWORD_HASH_METHOD = "scrypt:32768:8:1"  # noqa: S105 - a method, not a password
 
 
 class User(UserMixin, db.Model):
@@ -24,15 +26,17 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="moderator")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Part of the session identifier: changing the password (or deactivating) ends every open session.
+    # Part of the session identifier: signing out, changing the password or deactivating ends every open session.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)  # scrypt, werkzeug's current default
+        self.password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Every session signed in before this stops working at its next request (see `load_user`)."""
         self.session_version = (self.session_version or 0) + 1
 
     def check_password(self, password: str) -> bool:
@@ -48,6 +52,25 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+class LoginThrottle(db.Model):
+    """Wrong passwords, counted per account and per (account, client address), and how long each must wait.
+
+    `digest` is a keyed digest (see `services.throttle_digests`): neither the address nor the account can be read back,
+    and the same rows serve every process.
+    """
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (Index("ix_login_throttles_forget_at", "forget_at"),)
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_allowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # (account, address) rows: the account signed in from this address; spared the account's own delay until then.
+    known_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    forget_at: Mapped[datetime] = mapped_column(UTCDateTime)  # nothing in the row matters after this: deleted
 
 
 class AdminEvent(db.Model):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from app.admin import services
 from app.admin.auth import roles_required, safe_next
 from app.admin.forms import ActionForm, LoginForm
 from app.admin.labels import action_label
-from app.extensions import db, limiter
+from app.extensions import client_address, db, limiter
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -31,24 +34,44 @@ def _account_key() -> str:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
+        try:
+            user = services.authenticate(form.email.data, form.password.data, client_address())
+        except services.SignInDelayed as delayed:
+            # The same words whether or not the account exists: only how long to wait.
+            flash(_wait_message(delayed.seconds), "error")
+            return render_template("admin/login.html", form=form), 429, {"Retry-After": str(delayed.seconds)}
         db.session.commit()
         if user is not None:
             session.clear()  # a new session at sign-in: nothing carried over from before
             login_user(user)
             return redirect(safe_next(request.args.get("next"), url_for("moderation.queue")))
-        if services.is_locked(form.email.data):
-            flash(_("Too many failed attempts: this account is locked for a while."), "error")
-        else:
-            flash(_("Wrong email address or password."), "error")
+        flash(_("Wrong email address or password."), "error")
         return render_template("admin/login.html", form=form), 401
     return render_template("admin/login.html", form=form)
+
+
+def _wait_message(seconds: int) -> str:
+    if seconds < 120:
+        # Translators: after many wrong passwords; the form answers again after this many seconds.
+        return ngettext(
+            "Too many attempts. Try again in %(num)s second.",
+            "Too many attempts. Try again in %(num)s seconds.",
+            seconds,
+        )
+    # Translators: after many wrong passwords; the form answers again after this many minutes.
+    return ngettext(
+        "Too many attempts. Try again in %(num)s minute.",
+        "Too many attempts. Try again in %(num)s minutes.",
+        math.ceil(seconds / 60),
+    )
 
 
 @bp.post("/logout")
 @roles_required("moderator", "admin")
 def logout():
     if ActionForm().validate_on_submit():
+        services.end_sessions(current_user._get_current_object())  # a copy of the cookie is refused from now on
+        db.session.commit()
         logout_user()
         session.clear()
     return redirect(url_for("admin.login"))
