@@ -374,3 +374,21 @@ def test_a_digest_the_relay_refuses_as_too_big_is_sent_again_in_smaller_parts(ap
         assert refused and all(m.last_reply.startswith("552") for m in refused)
     finally:
         server.stop()
+
+
+def test_a_name_written_as_an_encoded_word_stays_literal_text_and_the_appeal_goes_out(app, client, smtp_server):
+    from app.letters.models import Appeal
+    from tests.test_appeals import confirm_link, form_data
+
+    make_case(slug="ana", targets=[{"name": "Ministry", "addresses": ["minister@justice.example.org"]}])
+    db.session.commit()
+    name = "=?utf-8?q?Jane=0D=0ABcc:_victim@elsewhere.example?="
+    assert client.post("/en/cases/ana/appeal/", data=form_data(name=name)).status_code == 302
+    confirmation = db.session.scalar(sa.select(OutboundMessage).where(OutboundMessage.kind == "confirmation"))
+    assert client.post(confirm_link(confirmation)).status_code == 302
+    assert db.session.scalar(sa.select(Appeal)).state == "confirmed"
+    drain(app)
+    [received] = [m for m in smtp_server.messages if m.rcpt_tos == ["minister@justice.example.org"]]
+    headers = received.data.split(b"\r\n\r\n")[0]
+    assert b"\r\nBcc:" not in headers
+    assert rfc2047(raw_headers(received)["From"]) == f"{name} via Inkwell <appeals@inkwell.example.org>"

@@ -122,16 +122,22 @@ def encoded_words(text: str) -> list[str]:
     return [f"=?utf-8?b?{base64.b64encode(c).decode('ascii')}?=" for c in chunks]
 
 
+def _literal(text: str) -> bool:
+    """Whether the email package would carry `text` as it is. Not so for other scripts, nor for text that looks
+    like an encoded word (`=?utf-8?q?Jane=0D=0A...?=`), which it would decode, line breaks included."""
+    return text.isascii() and "=?" not in text
+
+
 def _text_header(name: str, text: str) -> str:
-    return text if text.isascii() else _EncodedHeader(name, text, encoded_words(text))
+    return text if _literal(text) else _EncodedHeader(name, text, encoded_words(text))
 
 
 def _address_header(name: str, display: str | None, address: str) -> str:
     if not display:
         return address if address.isascii() else _EncodedHeader(name, address, [address])
-    if display.isascii() and address.isascii():
+    if _literal(display) and address.isascii():
         return formataddr((display, address))
-    phrase = [formataddr((display, "x@x")).rpartition(" <")[0]] if display.isascii() else encoded_words(display)
+    phrase = [formataddr((display, "x@x")).rpartition(" <")[0]] if _literal(display) else encoded_words(display)
     return _EncodedHeader(name, display, phrase, f" <{address}>")
 
 
