@@ -1,4 +1,8 @@
-"""Forwarding messages of hope: a PDF with every letter (Arabic included), emailed once, never a letter twice."""
+"""Forwarding messages of hope: a PDF with every letter (Arabic included), emailed once, never a letter twice.
+
+Creating a bundle claims its letters; the mail worker's housekeeping renders it (`render_bundles` below runs it, as
+`flask mail work` does between rounds). See test_bundle_rendering.py for the states and failures.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pypdf import PdfReader
 
 from app.admin import services as accounts
 from app.extensions import db
+from app.mail.cli import run_housekeeping
 from app.mail.models import OutboundMessage
 from app.models_base import utcnow
 from app.moderation import services
@@ -43,14 +48,22 @@ def setup(app):
     return moderator, case, texts
 
 
+def render_bundles(app) -> None:
+    """What the mail worker does between rounds: its housekeeping renders the bundles waiting for their PDF."""
+    db.session.commit()
+    run_housekeeping(app)
+    db.session.expire_all()
+
+
 def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
-def test_bundle_pdf_holds_every_approved_letter_and_is_emailed_once(setup):
+def test_bundle_pdf_holds_every_approved_letter_and_is_emailed_once(setup, app):
     moderator, case, texts = setup
     bundle = services.create_bundle(case, moderator)
     db.session.commit()
+    render_bundles(app)
     text = pdf_text(bundle.pdf)
     assert "Ana Example" in text  # the cover
     for letter in ("You are not alone, Ana.", "Courage, Ana !"):
@@ -66,11 +79,12 @@ def test_bundle_pdf_holds_every_approved_letter_and_is_emailed_once(setup):
         services.create_bundle(case, moderator)
 
 
-def test_a_case_without_a_contact_gets_a_pdf_only(setup):
+def test_a_case_without_a_contact_gets_a_pdf_only(setup, app):
     moderator, case, _ = setup
     case.forwarding_contact_email = None
     db.session.commit()
     bundle = services.create_bundle(case, moderator)
+    render_bundles(app)
     assert bundle.sent_to is None and bundle.outbound_message_id is None and bundle.pdf.startswith(b"%PDF")
 
 
@@ -101,7 +115,7 @@ def test_two_moderators_at_once_never_forward_a_letter_twice(setup, app):
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(outcomes) == ["bundle", "nothing"]
-    db.session.expire_all()
+    render_bundles(app)
     bundles = db.session.scalars(sa.select(Bundle)).all()
     assert [b.letter_count for b in bundles] == [3]
     assert db.session.scalar(sa.select(sa.func.count()).where(OutboundMessage.kind == "bundle")) == 1
@@ -113,6 +127,7 @@ def test_staff_pages_create_list_and_download_bundles(client, setup):
     sign_in(client)
     response = client.post(f"/admin/moderation/cases/{case.id}/bundle")
     assert response.status_code == 302
+    render_bundles(client.application)
     page = client.get("/admin/moderation/bundles").get_data(as_text=True)
     assert "family@ana.example.net (pending)" in page and "mod@inkwell.example.org" in page
     bundle = db.session.scalar(sa.select(Bundle))
@@ -150,6 +165,7 @@ def test_letters_in_other_scripts_come_out_of_the_pdf_in_noto_fonts(app):
         )
     db.session.flush()
     bundle = services.create_bundle(case, moderator)
+    render_bundles(app)
     extracted = pdf_text(bundle.pdf)
     assert "Ана Пример" in extracted
     # Text extraction may put a space before a combining vowel sign (Devanagari "आपक े"): compare without spaces.
@@ -162,9 +178,10 @@ def test_letters_in_other_scripts_come_out_of_the_pdf_in_noto_fonts(app):
     assert any("CJK" in name for name in fonts) and any("Arabic" in name for name in fonts), fonts
 
 
-def test_the_bundle_email_speaks_the_moderators_language_and_attaches_the_pdf(setup):
+def test_the_bundle_email_speaks_the_moderators_language_and_attaches_the_pdf(setup, app):
     moderator, case, _ = setup
     bundle = services.create_bundle(case, moderator, locale="fr")
+    render_bundles(app)
     message = db.session.get(OutboundMessage, bundle.outbound_message_id)
     parsed = email.message_from_bytes(message.raw, policy=email.policy.default)
     assert parsed["Subject"] == "3 messages d’espoir pour Ana Example"
@@ -174,7 +191,7 @@ def test_the_bundle_email_speaks_the_moderators_language_and_attaches_the_pdf(se
     assert "Ana Example" in parsed.get_body(("plain",)).get_content()
 
 
-def test_each_bundle_takes_only_the_letters_approved_since_the_last(setup):
+def test_each_bundle_takes_only_the_letters_approved_since_the_last(setup, app):
     moderator, case, _ = setup
     first = services.create_bundle(case, moderator)
     pending = db.session.scalar(sa.select(SolidarityLetter).where(SolidarityLetter.state == "pending"))
@@ -186,15 +203,17 @@ def test_each_bundle_takes_only_the_letters_approved_since_the_last(setup):
     db.session.flush()
     second = services.create_bundle(case, moderator)
     assert (first.letter_count, second.letter_count) == (3, 1)
+    render_bundles(app)
     text = pdf_text(second.pdf)
     assert "Pending one" in text and "You are not alone, Ana." not in text and "Rejected one" not in text
     db.session.expire_all()
     assert db.session.get(SolidarityLetter, rejected.id).bundle_id is None
 
 
-def test_the_history_shows_what_went_where_and_when(client, setup):
+def test_the_history_shows_what_went_where_and_when(client, setup, app):
     moderator, case, _ = setup
     bundle = services.create_bundle(case, moderator)
+    render_bundles(app)
     message = db.session.get(OutboundMessage, bundle.outbound_message_id)
     message.state, message.sent_at = "sent", utcnow()
     db.session.commit()
@@ -210,11 +229,12 @@ def app_config(request):
 
 
 @pytest.mark.parametrize("app_config", [{"BUNDLE_MAX_LETTERS": 2}], indirect=True)
-def test_a_bundle_takes_at_most_its_size_oldest_first(setup):
+def test_a_bundle_takes_at_most_its_size_oldest_first(setup, app):
     moderator, case, _ = setup
     first = services.create_bundle(case, moderator)
     second = services.create_bundle(case, moderator)
     assert (first.letter_count, second.letter_count) == (2, 1)
+    render_bundles(app)
     assert "You are not alone, Ana." in pdf_text(first.pdf) and "Courage, Ana !" in pdf_text(second.pdf)
     with pytest.raises(services.NothingToForward):
         services.create_bundle(case, moderator)
@@ -246,7 +266,7 @@ def test_two_moderators_at_once_with_small_bundles_split_the_letters_without_ove
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
-    db.session.expire_all()
+    render_bundles(app)
     assert sorted(b.letter_count for b in db.session.scalars(sa.select(Bundle))) == [1, 2]
     bundled = db.session.scalars(sa.select(SolidarityLetter).where(SolidarityLetter.state == "approved")).all()
     assert all(letter.bundle_id for letter in bundled) and len(bundled) == 3

@@ -1,7 +1,11 @@
-"""Moderating messages of hope: the queue, decisions, the audit trail."""
+"""Moderating messages of hope: the queue, decisions, the audit trail, bundles."""
 
 from app.moderation.routes import bp
 
 
 def init_app(app) -> None:
+    from app.moderation import services
+
     app.register_blueprint(bp)
+    # Bundles' PDFs take seconds to render: the mail worker renders them between rounds, never a request.
+    app.extensions.setdefault("inkwell_housekeeping", []).append(services.render_due_bundles)

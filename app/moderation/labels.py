@@ -42,3 +42,19 @@ DELIVERY_LABELS = {
 def label(labels: dict, code: str | None) -> str:
     """The words for `code`, or the code itself for one added later without words yet."""
     return str(labels.get(code, code or ""))
+
+
+# Translators: the state of a bundle of messages of hope on the forwarding page.
+BUNDLE_STATE_LABELS = {
+    "rendering": _l("being prepared"),
+    "ready": _l("ready"),
+    "failed": _l("failed"),
+}
+
+BUNDLE_FAILURE_LABELS = {
+    "contact_refused": _l(
+        "The case’s contact address cannot receive email. Correct it in the case’s settings, then try again."
+    ),
+    "render_error": _l("The PDF could not be built."),
+    "worker_stopped": _l("Building the PDF stopped the mail worker every time it was tried."),
+}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
@@ -17,7 +18,8 @@ from app.extensions import db
 from app.i18n import current_locale
 from app.moderation import labels, services
 from app.moderation.forms import DecisionForm
-from app.moderation.models import Bundle
+from app.moderation.layout import printed_message
+from app.moderation.models import Bundle, BundleState
 from app.solidarity.models import SolidarityLetter
 from app.text import make_visible
 
@@ -34,6 +36,7 @@ ERRORS = {
     "redaction_blank": _l("The edited text is empty. Reject the message instead, with a reason."),
     "redaction_invalid": _l("The edited text contains invisible control characters. Please remove them."),
     "nothing_to_forward": _l("No approved message is waiting to be forwarded for this case."),
+    "not_failed": _l("This bundle has not failed: there is nothing to try again."),
 }
 
 
@@ -44,6 +47,7 @@ def moderation_words():
         "flag_labels": labels.FLAG_LABELS,
         "label": labels.label,
         "labels": labels,
+        "printed": lambda message: printed_message(message, current_app.config["BUNDLE_MESSAGE_MAX_LINES"]),
     }
 
 
@@ -166,9 +170,29 @@ def create_bundle(case_id: int):
         return redirect(url_for("moderation.bundles"))
     db.session.commit()
     flash(
-        ngettext("Bundle created with %(num)s message.", "Bundle created with %(num)s messages.", bundle.letter_count),
+        ngettext(
+            "Bundle created with %(num)s message: its PDF is being prepared.",
+            "Bundle created with %(num)s messages: its PDF is being prepared.",
+            bundle.letter_count,
+        ),
         "success",
     )
+    return redirect(url_for("moderation.bundles"))
+
+
+@bp.post("/bundles/<int:bundle_id>/retry")
+@roles_required("moderator", "admin")
+def retry_bundle(bundle_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.retry_bundle(bundle_id)
+    except services.ModerationError as error:
+        db.session.rollback()
+        flash(_error_message(error), "error")
+        return redirect(url_for("moderation.bundles"))
+    db.session.commit()
+    flash(_("Bundle %(id)s will be prepared again.", id=bundle_id), "success")
     return redirect(url_for("moderation.bundles"))
 
 
@@ -189,6 +213,15 @@ def bundles():
 @roles_required("moderator", "admin")
 def bundle_pdf(bundle_id: int):
     bundle = db.session.get(Bundle, bundle_id) or abort(404)
+    if bundle.state != BundleState.READY:
+        # Not an error: the worker is preparing it (202), or it failed and staff can try again (409).
+        status = 202 if bundle.state == BundleState.RENDERING else 409
+        response = make_response(render_template("moderation/bundle_status.html", bundle=bundle, form=ActionForm()))
+        response.status_code = status
+        response.headers["Cache-Control"] = "no-store"
+        if status == 202:
+            response.headers["Retry-After"] = "30"
+        return response
     response = make_response(bundle.pdf)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="messages-of-hope-{bundle.id}.pdf"'

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from collections import Counter
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.orm import joinedload
 
 from app import text
 from app.admin.models import User
+from app.cases.services import record_action
 from app.extensions import db
+from app.mail import services as outbox
+from app.mail.compose import Attachment, render_email
 from app.models_base import utcnow
-from app.moderation.models import ModerationEvent
+from app.moderation.models import Bundle, BundleFailure, BundleState, ModerationEvent
+from app.moderation.pdf import bundle_html, html_to_pdf
 from app.solidarity.models import SolidarityLetter
 
 ACTIONS = ("approve", "reject")
@@ -99,6 +105,10 @@ def moderate(
         db.session.add(
             ModerationEvent(letter_id=letter.id, actor_id=actor.id, action=action, reason=reason, created_at=now)
         )
+    if action == "approve":
+        # The public counter counts messages of hope once approved: never a bot's, never a rejected one.
+        for case_id, approved in Counter(letter.case_id for letter in letters).items():
+            record_action(case_id, "solidarity", approved)
     db.session.flush()
     return len(letters)
 
@@ -122,21 +132,23 @@ class NothingToForward(ModerationError):
     pass
 
 
-def create_bundle(case, actor: User, locale: str = "en"):
+class ContactRefused(Exception):
+    """The case's contact address cannot receive email (the outbox cannot compose a message to it): the bundle fails,
+    so that staff fix the address and try again, rather than a ready bundle whose email can never leave."""
+
+
+def create_bundle(case, actor: User, locale: str = "en") -> Bundle:
     """Forward every approved letter of `case` not yet forwarded, exactly once, even with two moderators at once.
 
     The letters are claimed by a single conditional UPDATE (`bundle_id IS NULL`): whichever transaction commits
     first takes them; the other finds none and fails with NothingToForward. A bundle holds at most
     BUNDLE_MAX_LETTERS letters (a PDF a family can print, an email a mail server accepts); the rest wait for the next.
+    The bundle starts `rendering`: the mail worker's housekeeping builds its PDF and queues its email
+    (render_due_bundles), so that the request never waits for WeasyPrint.
     """
-    from sqlalchemy import update
-
-    from app.mail import services as outbox
-    from app.mail.compose import Attachment, render_email
-    from app.moderation.models import Bundle
-    from app.moderation.pdf import render_bundle_pdf
-
-    bundle = Bundle(case_id=case.id, created_by_id=actor.id, created_at=utcnow())
+    bundle = Bundle(
+        case_id=case.id, created_by_id=actor.id, created_at=utcnow(), state=BundleState.RENDERING, locale=locale
+    )
     db.session.add(bundle)
     db.session.flush()
     # The oldest letters waiting, at most a bundle's worth, locked as they are read (PostgreSQL; on SQLite the bundle's
@@ -168,28 +180,145 @@ def create_bundle(case, actor: User, locale: str = "en"):
     )
     if not claimed:
         raise NothingToForward("nothing_to_forward")
-    letters = list(
-        db.session.scalars(
-            select(SolidarityLetter).where(SolidarityLetter.bundle_id == bundle.id).order_by(SolidarityLetter.id)
-        )
-    )
-    bundle.letter_count = len(letters)
-    bundle.pdf = render_bundle_pdf(case, letters, locale)
-    if case.forwarding_contact_email:
-        email = render_email("bundle", locale, case=case, count=len(letters))
-        email.attachments.append(
-            Attachment(f"messages-of-hope-{case.slug}-{bundle.id}.pdf", bundle.pdf, "application", "pdf")
-        )
-        message = outbox.enqueue(email, kind="bundle", recipient=case.forwarding_contact_email)
-        bundle.outbound_message_id = message.id
-        bundle.sent_to = case.forwarding_contact_email
+    bundle.letter_count = claimed
     db.session.flush()
     return bundle
 
 
-def bundles_for(case_id: int | None = None):
-    from app.moderation.models import Bundle
+def retry_bundle(bundle_id: int) -> Bundle:
+    """Render a failed bundle again (after its cause is fixed, e.g. the contact's address), with the same letters.
 
+    A failed bundle keeps its letters, so none is lost or forwarded twice; raises ModerationError("not_failed") for
+    a bundle that is rendering or ready.
+    """
+    bundle = db.session.get(Bundle, bundle_id, with_for_update=True)
+    if bundle is None or bundle.state != BundleState.FAILED:
+        raise ModerationError("not_failed")
+    bundle.state = BundleState.RENDERING
+    bundle.render_attempts = 0
+    bundle.render_lease_until = None
+    bundle.failure, bundle.failure_detail = None, ""
+    db.session.flush()
+    return bundle
+
+
+# --- rendering, in the mail worker's housekeeping -------------------------------------------------------------------
+
+
+def render_due_bundles(now: datetime | None = None, max_seconds: float | None = None) -> int:
+    """Housekeeping: render the bundles waiting for their PDF, oldest first, one at a time, each committed.
+
+    A bundle that fails is marked failed (with the reason) and the next one is rendered: nothing waits behind it.
+    No render starts after `max_seconds` (BUNDLE_RENDER_SECONDS_PER_ROUND), so that mail keeps flowing; the rest
+    wait for the next round. Returns how many bundles were dealt with (ready or failed).
+    """
+    budget = current_app.config["BUNDLE_RENDER_SECONDS_PER_ROUND"] if max_seconds is None else max_seconds
+    deadline = time.monotonic() + budget
+    done = 0
+    while render_next_bundle(now) is not None:
+        done += 1
+        if time.monotonic() >= deadline:
+            break
+    return done
+
+
+def render_next_bundle(now: datetime | None = None) -> Bundle | None:
+    """Render the oldest bundle due (see render_due_bundles) and commit; None when none is due."""
+    claim = _claim_next_bundle(now or utcnow())
+    if claim is None:
+        return None
+    bundle_id, attempt = claim
+    try:
+        bundle = db.session.get(Bundle, bundle_id)
+        html = bundle_html(bundle.case, _bundle_letters(bundle_id), bundle.locale)
+        db.session.commit()  # no transaction stays open during the long part
+        pdf = html_to_pdf(html)
+        _store_bundle(bundle_id, attempt, pdf)
+        db.session.commit()
+    except ContactRefused as error:
+        _fail_after_rollback(bundle_id, attempt, BundleFailure.CONTACT_REFUSED, str(error))
+    except Exception as error:  # noqa: BLE001 - whatever one bundle raises is recorded on it; the next one renders
+        current_app.logger.exception("bundle %s could not be rendered", bundle_id)
+        _fail_after_rollback(bundle_id, attempt, BundleFailure.RENDER_ERROR, f"{type(error).__name__}: {error}")
+    return db.session.get(Bundle, bundle_id)
+
+
+def _claim_next_bundle(now: datetime) -> tuple[int, int] | None:
+    """Lease the oldest bundle due and count the attempt (committed before rendering, so that a render that kills
+    its worker is counted); bundles whose renders stopped their worker too often are set aside as failed."""
+    max_attempts = current_app.config["BUNDLE_RENDER_MAX_ATTEMPTS"]
+    while True:
+        bundle = db.session.scalars(
+            select(Bundle)
+            .where(
+                Bundle.state == BundleState.RENDERING,
+                or_(Bundle.render_lease_until.is_(None), Bundle.render_lease_until <= now),
+            )
+            .order_by(Bundle.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)  # several workers render different bundles (PostgreSQL)
+        ).first()
+        if bundle is None:
+            db.session.commit()
+            return None
+        if bundle.render_attempts >= max_attempts:
+            bundle.state, bundle.render_lease_until = BundleState.FAILED, None
+            bundle.failure, bundle.failure_detail = BundleFailure.WORKER_STOPPED, ""
+            db.session.commit()
+            continue
+        bundle.render_attempts += 1
+        bundle.render_lease_until = now + timedelta(seconds=current_app.config["BUNDLE_RENDER_LEASE_SECONDS"])
+        claim = bundle.id, bundle.render_attempts
+        db.session.commit()
+        return claim
+
+
+def _bundle_letters(bundle_id: int) -> list[SolidarityLetter]:
+    return list(
+        db.session.scalars(
+            select(SolidarityLetter).where(SolidarityLetter.bundle_id == bundle_id).order_by(SolidarityLetter.id)
+        )
+    )
+
+
+def _still_ours(bundle_id: int, attempt: int) -> Bundle | None:
+    """The bundle, locked, if this render is still the one it waits for (not taken over after a lapsed lease)."""
+    bundle = db.session.get(Bundle, bundle_id, with_for_update=True, populate_existing=True)
+    if bundle is None or bundle.state != BundleState.RENDERING or bundle.render_attempts != attempt:
+        return None
+    return bundle
+
+
+def _store_bundle(bundle_id: int, attempt: int, pdf: bytes) -> None:
+    """The PDF and the email to the case's contact, in one transaction: a ready bundle has been queued, once."""
+    bundle = _still_ours(bundle_id, attempt)
+    if bundle is None:
+        return
+    case = bundle.case
+    bundle.pdf = pdf
+    if case.forwarding_contact_email:
+        email = render_email("bundle", bundle.locale, case=case, count=bundle.letter_count)
+        email.attachments.append(Attachment(f"messages-of-hope-{case.slug}-{bundle.id}.pdf", pdf, "application", "pdf"))
+        message = outbox.enqueue(email, kind="bundle", recipient=case.forwarding_contact_email)
+        if message.state == "failed":  # the outbox could not compose it (an address no server takes)
+            raise ContactRefused(f"{case.forwarding_contact_email}: {message.last_reply}")
+        bundle.outbound_message_id = message.id
+        bundle.sent_to = case.forwarding_contact_email
+    bundle.state, bundle.rendered_at, bundle.render_lease_until = BundleState.READY, utcnow(), None
+    db.session.flush()
+
+
+def _fail_after_rollback(bundle_id: int, attempt: int, failure: BundleFailure, detail: str) -> None:
+    db.session.rollback()
+    bundle = _still_ours(bundle_id, attempt)
+    if bundle is not None:
+        bundle.state, bundle.render_lease_until = BundleState.FAILED, None
+        bundle.failure = failure
+        bundle.failure_detail = detail[:500]
+    db.session.commit()
+
+
+def bundles_for(case_id: int | None = None) -> list[Bundle]:
     query = select(Bundle).options(joinedload(Bundle.case), joinedload(Bundle.created_by))
     if case_id:
         query = query.where(Bundle.case_id == case_id)
