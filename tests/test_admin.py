@@ -243,7 +243,7 @@ def test_sign_in_is_throttled_per_address(client, staff, app):
 
 
 @pytest.mark.parametrize("app_config", [THROTTLED], indirect=True)
-def test_sign_in_is_throttled_per_account_across_addresses(client, staff, app):
+def test_failures_from_other_addresses_do_not_lock_the_owner_out(client, staff, app):
     for n in range(3):
         response = client.post(
             "/admin/login",
@@ -256,7 +256,7 @@ def test_sign_in_is_throttled_per_account_across_addresses(client, staff, app):
         data={"email": "mod@inkwell.example.org", "password": STAFF_PASSWORD},
         environ_base={"REMOTE_ADDR": "198.51.100.99"},
     )
-    assert response.status_code == 429
+    assert response.status_code == 302  # the account-wide delays start later and stay short (test_staff_signin)
 
 
 def test_users_cli_prompts_for_the_password_twice(runner, app, monkeypatch):

@@ -24,13 +24,10 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _account_key() -> str:
-    return "login:" + services.normalise_email(request.form.get("email", ""))
-
-
 @bp.route("/login", methods=["GET", "POST"])
+# Per client address only: a limit per account would be a lock that anyone could put on it. Failures per account
+# slow down gently instead (services.authenticate's growing delays).
 @limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_account_key)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
