@@ -8,7 +8,7 @@ from flask_wtf.csrf import generate_csrf
 from app.cases import services as cases
 from app.extensions import db, limiter
 from app.forms import BotTrap
-from app.i18n import country_name, current_locale, localized_blueprint
+from app.i18n import country_name, current_locale, localized_blueprint, text_direction
 from app.letters import services
 from app.letters.forms import AppealForm, ConfirmAppealForm
 from app.pagecache import form_pages
@@ -127,14 +127,15 @@ def confirm(token: str):
     except services.InvalidToken:
         db.session.rollback()
         return render_template("letters/confirm_failed.html", reason="invalid"), 404
-    locale = current_locale()
     return render_template(
         "letters/confirm.html",
         token=token,
         form=form,
         appeal=appeal,
         authorities=[target.title or target.name for target in appeal.case.targets],
-        country=country_name(appeal.country, locale),
+        # The signature as the authority reads it: the country's name in the letter's language.
+        letter_country=country_name(appeal.country, appeal.letter_language),
+        letter_direction=text_direction(appeal.letter_language),
     ), (400 if request.method == "POST" else 200)
 
 
