@@ -18,7 +18,7 @@ mail_cli = AppGroup("mail", help="Deliver queued email and watch the outbox.")
 
 
 def run_housekeeping(app) -> None:
-    """Periodic tasks other features register (expiring appeals, building digests); each commits its own work."""
+    """Periodic tasks other features register (expiring appeals, digests, bundles, news); each commits its own work."""
     for task in app.extensions.get("inkwell_housekeeping", []):
         try:
             task()
@@ -76,7 +76,8 @@ def status() -> None:
 
 @mail_cli.command("housekeeping")
 def housekeeping() -> None:
-    """Run the periodic tasks once (expire unconfirmed appeals, build due daily digests)."""
+    """Run the periodic tasks once (expire unconfirmed appeals, build and split daily digests, render bundles,
+    expand news emails)."""
     run_housekeeping(current_app._get_current_object())
     click.echo("done")
 
