@@ -260,10 +260,11 @@ def test_announcements_are_written_in_batches_and_paced(app, monkeypatch):
 
     from app.letters import services as appeals
     from app.letters.models import Appeal
+    from app.letters.services import announcements
     from tests.factories import add_update, make_case
     from tests.test_appeals import outbox
 
-    monkeypatch.setattr(appeals, "ANNOUNCE_BATCH", 3)
+    monkeypatch.setattr(announcements, "ANNOUNCE_BATCH", 3)
     app.config["IMPACT_EMAILS_PER_MINUTE"] = 60
     case = make_case(slug="ana")
     for n in range(7):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -137,7 +138,7 @@ def _with_prior(totals: CaseTotals | None, case: Case) -> CaseTotals:
 
 def totals_for(case_ids: list[int]) -> dict[int, CaseTotals]:
     """Action totals per case from the sharded counters: a few rows per case, whatever the number of letters.
-    Every case asked for is in the answer (with zeros when nothing was counted yet)."""
+    A case with nothing counted yet is absent."""
     if not case_ids:
         return {}
     rows = db.session.execute(
@@ -145,10 +146,10 @@ def totals_for(case_ids: list[int]) -> dict[int, CaseTotals]:
         .where(ActionCounter.case_id.in_(case_ids))
         .group_by(ActionCounter.case_id, ActionCounter.kind)
     )
-    totals: dict[int, CaseTotals] = {case_id: CaseTotals() for case_id in case_ids}
+    totals: dict[int, CaseTotals] = defaultdict(CaseTotals)
     for case_id, kind, count in rows:
         setattr(totals[case_id], _TOTAL_FIELD[kind], int(count or 0))
-    return totals
+    return dict(totals)
 
 
 _TOTAL_FIELD = {"appeal": "appeals", "solidarity": "solidarity", "offline": "offline"}
