@@ -37,7 +37,7 @@ def _queue_appeals(app, count: int) -> None:
     """`count` queued appeal emails to one authority address, as confirmed appeals leave them."""
     from app.cases.models import Case, CaseTranslation, Target, TargetAddress
     from app.extensions import db
-    from app.mail import services
+    from app.mail import outbox
     from app.mail.compose import Email
 
     with app.app_context():
@@ -50,7 +50,7 @@ def _queue_appeals(app, count: int) -> None:
         db.session.flush()
         address_id = target.addresses[0].id
         for n in range(count):
-            services.enqueue(
+            outbox.enqueue(
                 Email(subject="Free Bench Case", text=_letter(n), sender_name=f"Supporter {n} via Inkwell"),
                 kind="appeal",
                 recipient=RECIPIENT,

@@ -165,7 +165,7 @@ def test_admin_pages_refuse_anonymous_visitors_and_moderators(client, staff, pat
 
 
 def test_delivery_watch_pause_resume_and_retry(client, staff, app):
-    from app.mail import services as outbox_services
+    from app.mail import outbox as outbox_services
     from app.mail.compose import Email
     from app.mail.models import OutboundMessage
 

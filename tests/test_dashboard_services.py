@@ -10,7 +10,7 @@ from app.cases import services as cases
 from app.dashboard import charts
 from app.dashboard import services as dashboard
 from app.extensions import db
-from app.mail import services as outbox
+from app.mail import outbox, queue, watch
 from app.mail.compose import Email
 from app.mail.models import OutboundMessage
 from app.models_base import utcnow
@@ -61,25 +61,25 @@ def test_retry_failed_for_one_message_or_a_whole_target_and_pause(app):
     first, second = _failed_message(case, address), _failed_message(case, address)
     db.session.commit()
 
-    [overview] = dashboard_overview = outbox.delivery_by_target()
+    [overview] = dashboard_overview = watch.delivery_by_target()
     assert overview.counts["failed"] == 2 and dashboard_overview
-    assert [m.id for m in outbox.failed_messages()] == [second.id, first.id]
+    assert [m.id for m in watch.failed_messages()] == [second.id, first.id]
 
-    assert outbox.retry_failed(message_id=first.id) == 1
-    assert outbox.retry_failed(target_id=case.targets[0].id) == 1
+    assert watch.retry_failed(message_id=first.id) == 1
+    assert watch.retry_failed(target_id=case.targets[0].id) == 1
     db.session.commit()
     db.session.expire_all()
     rows = db.session.scalars(sa.select(OutboundMessage)).all()
     assert {(m.state, m.attempts) for m in rows} == {("retry", 0)}
     assert {m.message_id for m in rows} == {first.message_id, second.message_id}  # same Message-ID kept
 
-    outbox.set_target_paused(case.targets[0].id, True)
+    cases.set_target_paused(case.targets[0].id, True)
     db.session.commit()
-    assert outbox.claim_due_messages(10, timedelta(minutes=5)) == []
-    outbox.set_target_paused(case.targets[0].id, False)
+    assert queue.claim_due_messages(10, timedelta(minutes=5)) == []
+    cases.set_target_paused(case.targets[0].id, False)
     db.session.commit()
-    assert len(outbox.claim_due_messages(10, timedelta(minutes=5))) == 2
-    assert outbox.throughput() == 0
+    assert len(queue.claim_due_messages(10, timedelta(minutes=5))) == 2
+    assert watch.throughput() == 0
 
 
 def test_the_dashboard_shows_the_campaign_total_and_the_moderation_backlog_with_its_age(app, client):

@@ -26,7 +26,7 @@ from wtforms import Form, StringField
 from app import create_app
 from app.extensions import db
 from app.forms import EmailAddress
-from app.mail import services as outbox
+from app.mail import outbox
 from app.mail.compose import Email
 from app.mail.models import OutboundMessage
 from app.mail.worker import Worker

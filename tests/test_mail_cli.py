@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.extensions import db
-from app.mail import services as outbox
+from app.mail import outbox
 from app.mail.compose import Email
 from tests.smtp_server import _free_port
 

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from app.cases.models import Target, TargetAddress
 from app.extensions import db
-from app.mail import services as outbox
+from app.mail import outbox
+from app.mail import queue as claims
 from app.mail.compose import Email
 from app.mail.models import OutboundMessage
 from app.mail.worker import Worker
@@ -248,9 +249,9 @@ def test_a_message_that_kills_its_worker_is_set_aside(app, case):
     app.config["MAIL_MAX_ATTEMPTS"] = 2
     [row] = queue(case)
     for _ in range(2):  # two workers die holding it
-        claimed = outbox.claim_due_messages(10, timedelta(seconds=-1))
+        claimed = claims.claim_due_messages(10, timedelta(seconds=-1))
         assert [m.id for m in claimed] == [row.id]
-    assert outbox.claim_due_messages(10, timedelta(seconds=60)) == []
+    assert claims.claim_due_messages(10, timedelta(seconds=60)) == []
     db.session.expire_all()
     row = db.session.get(OutboundMessage, row.id)
     assert row.state == "failed" and "set aside" in row.last_reply

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from app.addresses import AddressError, accepted_address
 from app.cases.models import (
     COUNTER_KINDS,
     TRANSLATED_FIELDS,
@@ -305,3 +306,36 @@ def save_timeline_entry(case: Case, entry: CaseUpdate | None, values: dict, text
 def remove_timeline_entry(entry: CaseUpdate) -> None:
     db.session.delete(entry)
     db.session.flush()
+
+
+# --- steering an authority's mail (operators: flask mail pause|resume|fallback) ----------------------------------
+
+
+def set_target_paused(target_id: int, paused: bool) -> Target:
+    target = db.session.get(Target, target_id)
+    if target is None:
+        raise LookupError(target_id)
+    target.paused = paused
+    db.session.flush()
+    return target
+
+
+def set_fallback_address(address: str, fallback: str | None) -> TargetAddress:
+    """Route an authority address's mail to a fallback (queued messages included), or stop doing so."""
+    row = db.session.scalar(select(TargetAddress).where(TargetAddress.email == address))
+    if row is None:
+        raise LookupError(f"no authority address {address!r} (see flask mail targets)")
+    if fallback:
+        try:
+            fallback = accepted_address(fallback)
+        except AddressError as error:
+            if error.code == "non_ascii_mailbox":
+                raise ValueError(f"{fallback!r} has a mailbox name that many servers cannot deliver to") from None
+            raise ValueError(f"{fallback!r} is not an email address") from None
+    row.fallback_email = fallback or None
+    # With a fallback, it takes over; without one, the address is treated as repaired and tried again.
+    row.failing = bool(fallback)
+    if not fallback:
+        row.consecutive_bounces = 0
+    db.session.flush()
+    return row

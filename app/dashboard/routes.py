@@ -9,10 +9,11 @@ from flask_login import current_user
 from app.admin.auth import roles_required
 from app.admin.forms import ActionForm
 from app.admin.services import record_admin_action
+from app.cases import services as case_services
 from app.cases.models import Target
 from app.dashboard import charts, services
 from app.extensions import db
-from app.mail import services as outbox
+from app.mail import watch
 from app.mail.models import OutboundMessage
 
 bp = Blueprint("dashboard", __name__, url_prefix="/admin")
@@ -40,10 +41,10 @@ def figures():
 def delivery():
     return render_template(
         "dashboard/delivery.html",
-        status=outbox.outbox_status(),
-        hourly=outbox.throughput(),
-        targets=outbox.delivery_by_target(),
-        failed=outbox.failed_messages(limit=50),
+        status=watch.outbox_status(),
+        hourly=watch.throughput(),
+        targets=watch.delivery_by_target(),
+        failed=watch.failed_messages(limit=50),
         form=ActionForm(),
     )
 
@@ -54,7 +55,7 @@ def pause_or_resume(target_id: int, action: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        target = outbox.set_target_paused(target_id, action == "pause")
+        target = case_services.set_target_paused(target_id, action == "pause")
     except LookupError:
         abort(404)
     record_admin_action(current_user, f"{action} target", target, target.name)
@@ -71,7 +72,7 @@ def retry():
     target_id = request.form.get("target", type=int)
     if (message_id is None) == (target_id is None):
         abort(400)
-    count = outbox.retry_failed(message_id=message_id, target_id=target_id)
+    count = watch.retry_failed(message_id=message_id, target_id=target_id)
     model, key = (OutboundMessage, message_id) if message_id is not None else (Target, target_id)
     retried = db.session.get(model, key)
     if retried is not None:

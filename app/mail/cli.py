@@ -10,8 +10,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.cases import services as cases
 from app.extensions import db
-from app.mail import services
+from app.mail import watch
 from app.mail.worker import Worker
 
 mail_cli = AppGroup("mail", help="Deliver queued email and watch the outbox.")
@@ -65,7 +66,7 @@ def work(drain: bool, connections: int | None, batch_size: int | None) -> None:
 @mail_cli.command("status")
 def status() -> None:
     """Counts of messages by state and the age of the oldest one waiting."""
-    report = services.outbox_status()
+    report = watch.outbox_status()
     for state, count in report.counts.items():
         click.echo(f"{state:8} {count}")
     if report.oldest_due_age is None:
@@ -109,7 +110,7 @@ def devserver(host: str, port: int, directory: str | None) -> None:
 @mail_cli.command("targets")
 def targets() -> None:
     """Delivery per authority: counts by state, paused targets, failing addresses and their fallbacks."""
-    for row in services.delivery_by_target():
+    for row in watch.delivery_by_target():
         flags = " [paused]" if row.paused else ""
         counts = ", ".join(f"{state} {count}" for state, count in row.counts.items() if count)
         click.echo(f"#{row.target_id} {row.case_slug}: {row.name}{flags} ({counts or 'nothing queued'})")
@@ -125,7 +126,7 @@ def targets() -> None:
 def fallback(address: str, fallback: str | None) -> None:
     """Send mail for a failing authority ADDRESS to FALLBACK (e.g. an embassy); without FALLBACK, use ADDRESS again."""
     try:
-        row = services.set_fallback_address(address, fallback)
+        row = cases.set_fallback_address(address, fallback)
     except (LookupError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
@@ -148,7 +149,7 @@ def resume(target_id: int) -> None:
 
 def _set_paused(target_id: int, paused: bool) -> None:
     try:
-        target = services.set_target_paused(target_id, paused)
+        target = cases.set_target_paused(target_id, paused)
     except LookupError:
         raise click.ClickException(f"no target #{target_id} (see flask mail targets)") from None
     db.session.commit()
@@ -162,6 +163,6 @@ def retry(message_id: int | None, target_id: int | None) -> None:
     """Queue failed messages again (same Message-ID)."""
     if (message_id is None) == (target_id is None):
         raise click.ClickException("give either --message ID or --target ID")
-    count = services.retry_failed(message_id=message_id, target_id=target_id)
+    count = watch.retry_failed(message_id=message_id, target_id=target_id)
     db.session.commit()
     click.echo(f"{count} messages queued again")

@@ -24,8 +24,8 @@ from flask import Flask
 
 from app.addresses import AddressError, wire_address
 from app.extensions import db
-from app.mail import services
-from app.mail.services import ClaimedMessage, Fate
+from app.mail import queue
+from app.mail.queue import ClaimedMessage, Fate
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +280,7 @@ class Worker:
             connection.close()
 
     def _claim(self) -> list[ClaimedMessage]:
-        return services.claim_due_messages(self.batch_size, self.lease)
+        return queue.claim_due_messages(self.batch_size, self.lease)
 
     def _send_batch(self, connection: SMTPConnection, signer: Signer, batch: list[ClaimedMessage]) -> None:
         """Send a leased batch, recording fates every few messages so a crash repeats as little as possible.
@@ -299,7 +299,7 @@ class Worker:
                 if time.monotonic() - renewed_at >= renew_every:
                     self._record(unrecorded)
                     unrecorded = []
-                    pending = services.renew_leases(pending, self.lease)
+                    pending = queue.renew_leases(pending, self.lease)
                     renewed_at = time.monotonic()
                     if not pending:
                         break
@@ -317,10 +317,10 @@ class Worker:
                     unrecorded = []
         finally:
             self._record(unrecorded)
-            services.release_leases(pending)
+            queue.release_leases(pending)
 
     def _record(self, fates: list[Fate]) -> None:
-        services.record_fates(fates)
+        queue.record_fates(fates)
         self.stats.add(fates)
 
 

@@ -14,7 +14,7 @@ from app import text
 from app.admin.models import User
 from app.cases.services import record_action
 from app.extensions import db
-from app.mail import services as outbox
+from app.mail import outbox
 from app.mail.compose import Attachment, render_email
 from app.models_base import utcnow
 from app.moderation.models import Bundle, BundleFailure, BundleState, ModerationEvent

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.letters.models import Appeal
 from app.letters.services.submission import mail_domain
 from app.letters.services.tokens import UNSUBSCRIBE_SALT, appeal_from_signed_link, public_url, unsubscribe_token
-from app.mail import services as outbox
+from app.mail import outbox
 from app.mail.compose import render_email
 from app.mail.models import OutboundMessage
 from app.models_base import utcnow

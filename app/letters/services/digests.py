@@ -11,7 +11,7 @@ from app.cases.models import TargetAddress
 from app.extensions import db
 from app.i18n import country_name
 from app.letters.models import Appeal, DigestEntry
-from app.mail import services as outbox
+from app.mail import outbox
 from app.mail.compose import Attachment, Email, render_email
 from app.mail.models import OutboundMessage
 from app.models_base import utcnow

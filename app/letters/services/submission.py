@@ -18,7 +18,7 @@ from app.i18n import country_name
 from app.letters.models import Appeal, DigestEntry
 from app.letters.services.errors import AppealExpired, CaseClosed, DuplicateAppeal
 from app.letters.services.tokens import appeal_from_confirmation_token, confirmation_token, public_url, status_token
-from app.mail import services as outbox
+from app.mail import outbox
 from app.mail.compose import Email, render_email
 from app.models_base import utcnow
 

@@ -1,4 +1,4 @@
-"""The outbox's operations: queue a message (in the caller's transaction), claim due ones, record their fate.
+"""The worker's side of the outbox: claim due messages under a lease, renew it, record each message's fate.
 
 Claims are safe with several workers on several machines: on PostgreSQL with `FOR UPDATE SKIP LOCKED`, and on
 every database with a compare-and-set on the row's state and lease token, so a row is leased by one worker at a time.
@@ -10,23 +10,12 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.errors import MessageError
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, case, func, or_, select, update
 
-from app.addresses import AddressError, accepted_address, address_digest
 from app.cases.models import Target, TargetAddress
 from app.extensions import db
-from app.mail.compose import (
-    Email,
-    build_message,
-    checked_address,
-    header_text,
-    message_bytes,
-    new_message_id,
-    sender_address,
-)
 from app.mail.models import OutboundMessage
 from app.models_base import utcnow
 
@@ -34,64 +23,6 @@ DUE_STATES = ("pending", "retry")
 _outbox = OutboundMessage.__table__  # bulk updates go through Core: one statement, many rows
 
 
-def enqueue(
-    email: Email,
-    *,
-    kind: str,
-    recipient: str,
-    target_address_id: int | None = None,
-    appeal_id: int | None = None,
-    message_id: str | None = None,
-    not_before: datetime | None = None,
-) -> OutboundMessage:
-    """Queue one email. Flushes in the caller's transaction: the email exists exactly when the change does.
-
-    Never raises for what a supporter or an admin typed: a message that cannot be composed (an address no server
-    takes, say) is stored as failed with the reason, where staff see it, and the change goes ahead.
-    """
-    message_id = message_id or new_message_id(kind)
-    now = utcnow()
-    row = OutboundMessage(
-        kind=kind,
-        state="pending",
-        message_id=message_id,
-        sender=sender_address(),
-        recipient=recipient[:320],
-        recipient_digest=address_digest(recipient),
-        target_address_id=target_address_id,
-        appeal_id=appeal_id,
-        next_attempt_at=not_before or now,
-        created_at=now,
-    )
-    try:
-        row.recipient = checked_address(recipient)
-        msg = build_message(email, message_id)
-        row.subject = str(msg["Subject"])[:300]
-        row.raw = message_bytes(msg)
-    except (AddressError, UnicodeError, ValueError, MessageError) as error:
-        reason = error.code if isinstance(error, AddressError) else type(error).__name__
-        row.state, row.failed_at, row.raw = "failed", now, b""
-        row.subject = header_text(email.subject, 300)
-        row.last_reply = f"not sent: the message could not be composed ({reason})"
-    db.session.add(row)
-    db.session.flush()
-    return row
-
-
-def recent_messages_to(recipient: str, kinds: tuple[str, ...], within: timedelta) -> int:
-    """Messages of `kinds` queued for this address (in any spelling: the normalised digest) within `within`."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(OutboundMessage)
-        .where(
-            OutboundMessage.recipient_digest == address_digest(recipient),
-            OutboundMessage.kind.in_(kinds),
-            OutboundMessage.created_at > utcnow() - within,
-        )
-    )
-
-
-# --- the worker's side -------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -373,124 +304,3 @@ def release_leases(messages: list[ClaimedMessage]) -> None:
         [{"mid": m.id, "token": m.lease_token} for m in messages],
     )
     db.session.commit()
-
-
-@dataclass
-class OutboxStatus:
-    counts: dict[str, int]
-    oldest_due_age: timedelta | None
-
-
-def outbox_status(now: datetime | None = None) -> OutboxStatus:
-    now = now or utcnow()
-    counts = dict.fromkeys(("pending", "sending", "sent", "retry", "failed"), 0)
-    for state, count in db.session.execute(
-        select(OutboundMessage.state, func.count()).group_by(OutboundMessage.state)
-    ):
-        counts[state] = count
-    oldest = db.session.scalar(
-        select(func.min(OutboundMessage.created_at)).where(OutboundMessage.state.in_(("pending", "retry", "sending")))
-    )
-    return OutboxStatus(counts, (now - oldest) if oldest else None)
-
-
-# --- watching and steering delivery (admin) ---------------------------------------------------------------------
-
-
-@dataclass
-class TargetDelivery:
-    target_id: int
-    name: str
-    case_slug: str
-    paused: bool
-    addresses: list[TargetAddress]
-    counts: dict[str, int]
-
-
-def delivery_by_target() -> list[TargetDelivery]:
-    """Outbox counts per authority, with their addresses' health (failing, bounces, fallback)."""
-    from app.cases.models import Case
-
-    rows = db.session.execute(
-        select(TargetAddress.target_id, OutboundMessage.state, func.count())
-        .join(TargetAddress, TargetAddress.id == OutboundMessage.target_address_id)
-        .group_by(TargetAddress.target_id, OutboundMessage.state)
-    ).all()
-    counts: dict[int, dict[str, int]] = {}
-    for target_id, state, count in rows:
-        counts.setdefault(target_id, dict.fromkeys(("pending", "sending", "sent", "retry", "failed"), 0))[state] = count
-    targets = db.session.execute(select(Target, Case.slug).join(Case, Case.id == Target.case_id).order_by(Case.slug))
-    return [
-        TargetDelivery(
-            target.id,
-            target.title or target.name,
-            slug,
-            target.paused,
-            list(target.addresses),
-            counts.get(target.id, dict.fromkeys(("pending", "sending", "sent", "retry", "failed"), 0)),
-        )
-        for target, slug in targets
-    ]
-
-
-def throughput(within: timedelta = timedelta(hours=1), now: datetime | None = None) -> int:
-    now = now or utcnow()
-    return db.session.scalar(
-        select(func.count()).select_from(OutboundMessage).where(OutboundMessage.sent_at > now - within)
-    )
-
-
-def failed_messages(limit: int = 100, before_id: int | None = None) -> list[OutboundMessage]:
-    """The most recent failures first, paginated by id."""
-    query = select(OutboundMessage).where(OutboundMessage.state == "failed")
-    if before_id:
-        query = query.where(OutboundMessage.id < before_id)
-    return list(db.session.scalars(query.order_by(OutboundMessage.id.desc()).limit(limit)))
-
-
-def retry_failed(*, message_id: int | None = None, target_id: int | None = None, now: datetime | None = None) -> int:
-    """Put failed messages back in the queue (one, or all of one authority's); their Message-ID is kept."""
-    now = now or utcnow()
-    query = update(_outbox).where(_outbox.c.state == "failed")
-    if message_id is not None:
-        query = query.where(_outbox.c.id == message_id)
-    elif target_id is not None:
-        addresses = select(TargetAddress.id).where(TargetAddress.target_id == target_id)
-        query = query.where(_outbox.c.target_address_id.in_(addresses))
-    else:
-        raise ValueError("name a message or a target")
-    # Withdrawn letters (the supporter asked for erasure) have no body left and are never retried.
-    query = query.where(_outbox.c.raw != b"")
-    return db.session.execute(
-        query.values(state="retry", attempts=0, next_attempt_at=now, failed_at=None)
-    ).rowcount
-
-
-def set_target_paused(target_id: int, paused: bool) -> Target:
-    target = db.session.get(Target, target_id)
-    if target is None:
-        raise LookupError(target_id)
-    target.paused = paused
-    db.session.flush()
-    return target
-
-
-def set_fallback_address(address: str, fallback: str | None) -> TargetAddress:
-    """Route an authority address's mail to a fallback (queued messages included), or stop doing so."""
-    row = db.session.scalar(select(TargetAddress).where(TargetAddress.email == address))
-    if row is None:
-        raise LookupError(f"no authority address {address!r} (see flask mail targets)")
-    if fallback:
-        try:
-            fallback = accepted_address(fallback)
-        except AddressError as error:
-            if error.code == "non_ascii_mailbox":
-                raise ValueError(f"{fallback!r} has a mailbox name that many servers cannot deliver to") from None
-            raise ValueError(f"{fallback!r} is not an email address") from None
-    row.fallback_email = fallback or None
-    # With a fallback, it takes over; without one, the address is treated as repaired and tried again.
-    row.failing = bool(fallback)
-    if not fallback:
-        row.consecutive_bounces = 0
-    db.session.flush()
-    return row
