@@ -2,6 +2,7 @@
 
 import sqlite3
 
+from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -31,7 +32,6 @@ class Base(DeclarativeBase):
 
 def client_address() -> str:
     """The visitor's address as seen through the configured number of proxies (see ProxyFix in create_app)."""
-    from flask import request
 
     return request.remote_addr or "unknown"
 

@@ -7,13 +7,16 @@ and the default (English). Every candidate is checked against the supported list
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from functools import lru_cache
 
 from babel import Locale
 from flask import Blueprint, abort, current_app, g, request, url_for
 from flask_babel import format_date, format_decimal, get_locale
-from markupsafe import Markup
+from markupsafe import Markup, escape
+
+from app.extensions import babel
 
 LANGUAGE_COOKIE = "lang"
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "ps", "yi", "dv", "ckb", "sd", "ug"})
@@ -86,7 +89,6 @@ def _sorted_countries(locale: str) -> tuple[tuple[str, str], ...]:
 @lru_cache(maxsize=32)
 def country_options_html(locale: str) -> str:
     """Every country as `<option>` markup, built once per language (250 options cost milliseconds each time)."""
-    from markupsafe import escape
 
     return "".join(f'<option value="{code}">{escape(name)}</option>' for code, name in _sorted_countries(locale))
 
@@ -112,7 +114,6 @@ def native_language_name(code: str) -> str:
 
 
 def _collation_key(name: str) -> str:
-    import unicodedata
 
     decomposed = unicodedata.normalize("NFKD", name)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
@@ -133,9 +134,8 @@ def format_timeline_date(value: date, precision: str = "day") -> str:
 
 def bidi_isolate(text: str) -> Markup:
     """Wrap text of unknown direction (a name, a country) so it cannot reorder the sentence around it."""
-    from markupsafe import escape
 
-    return Markup('<bdi>{}</bdi>').format(escape(text))  # noqa: S704 - the text is escaped
+    return Markup("<bdi>{}</bdi>").format(escape(text))  # noqa: S704 - the text is escaped
 
 
 def localized_blueprint(name: str, import_name: str, **kwargs) -> Blueprint:
@@ -159,7 +159,11 @@ def localized_blueprint(name: str, import_name: str, **kwargs) -> Blueprint:
         code = g.get("lang_code")
         if code and request.cookies.get(LANGUAGE_COOKIE) != code:
             response.set_cookie(
-                LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                LANGUAGE_COOKIE,
+                code,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
+                httponly=True,
                 secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
             )
         return response
@@ -181,7 +185,6 @@ def switch_locale_url(code: str) -> str:
 
 
 def init_app(app) -> None:
-    from app.extensions import babel
 
     babel.init_app(app, locale_selector=select_locale)
     # `{% trans %}` blocks collapse their whitespace, as babel.cfg extracts them.

@@ -137,8 +137,8 @@ class TargetForm(FlaskForm):
                 if error.code == "non_ascii_mailbox":
                     raise ValidationError(
                         _l(
-                            "%(email)s has letters other than Latin ones before the @: many mail servers cannot "
-                            "deliver to it. Ask the authority for another address.",
+                            "%(email)s has accented letters or letters of another alphabet before the @: many mail "
+                            "servers cannot deliver to it. Ask the authority for another address.",
                             email=email,
                         )
                     ) from None

@@ -14,6 +14,8 @@ from app.admin.auth import roles_required, safe_next
 from app.admin.forms import ActionForm, LoginForm
 from app.admin.labels import action_label
 from app.extensions import client_address, db, limiter
+from app.moderation import services as moderation
+from app.offline import services as offline
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -77,8 +79,6 @@ def logout():
 @bp.get("/")
 @roles_required("moderator", "admin")
 def index():
-    from app.moderation import services as moderation
-    from app.offline import services as offline
 
     waiting = moderation.waiting_to_forward()
     return render_template(

@@ -6,6 +6,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -269,16 +270,20 @@ def remove_target(target: Target) -> None:
     db.session.flush()
 
 
-def _check_removable(addresses) -> None:
-    from app.letters.models import DigestEntry  # letters build on cases: imported here, not at the top
+def register_removal_guard(app, guard) -> None:
+    """Let a feature that builds on cases keep an authority address from being removed: `guard(address_ids)`
+    returns why not (shown to the admin), or None. Appeals use it for letters waiting for a daily digest."""
+    app.extensions.setdefault("inkwell_address_guards", []).append(guard)
 
+
+def _check_removable(addresses) -> None:
     ids = [address.id for address in addresses if address.id is not None]
-    if ids and db.session.scalar(
-        select(DigestEntry.id)
-        .where(DigestEntry.target_address_id.in_(ids), DigestEntry.outbound_message_id.is_(None))
-        .limit(1)
-    ):
-        raise CaseEditError("appeals are waiting for this address's daily digest")
+    if not ids:
+        return
+    for guard in current_app.extensions.get("inkwell_address_guards", []):
+        reason = guard(ids)
+        if reason:
+            raise CaseEditError(reason)
 
 
 def save_timeline_entry(case: Case, entry: CaseUpdate | None, values: dict, texts: dict[str, str]) -> CaseUpdate:

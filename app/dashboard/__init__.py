@@ -1,7 +1,7 @@
 """The campaign's figures for its staff, and the watch over delivery."""
 
-from app.dashboard.routes import bp
-
 
 def init_app(app) -> None:
+    from app.dashboard.routes import bp
+
     app.register_blueprint(bp)

@@ -1,7 +1,7 @@
 """Figures and opted-in supporters as CSV: streamed in constant memory, safe to open in a spreadsheet."""
 
-from app.exports.routes import bp
-
 
 def init_app(app) -> None:
+    from app.exports.routes import bp
+
     app.register_blueprint(bp)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlalchemy import func, select
 
+from app.admin.services import record_admin_action
 from app.cases.models import Case
 from app.extensions import db
 from app.letters.models import Appeal
@@ -115,7 +116,6 @@ class CsvExport:
 
 def record_download(actor, name: str) -> int:
     """Put a download of personal data in the admins' audit trail, with how many rows left; the caller commits."""
-    from app.admin.services import record_admin_action
 
     size = export_size(name)
     record_admin_action(actor, f"download {name} export", CsvExport(name), f"{size} rows")

@@ -1,13 +1,13 @@
 """Appeals to the authorities: the form, confirmation, delivery status."""
 
-from app.letters import services
-from app.letters.cli import appeals_cli
-from app.letters.routes import bp
-from app.privacy.services import register_eraser
-
 
 def init_app(app) -> None:
+    from app.cases.services import register_removal_guard
     from app.extensions import csrf
+    from app.letters import services
+    from app.letters.cli import appeals_cli
+    from app.letters.routes import bp
+    from app.privacy.services import register_eraser
 
     csrf.exempt(bp)  # every POST here validates a PublicForm, which checks the token and keeps the text
     app.register_blueprint(bp)
@@ -21,4 +21,5 @@ def init_app(app) -> None:
         ]
     )
     register_eraser(app, services.erase_appeals)
+    register_removal_guard(app, services.appeals_await_digest)
     app.cli.add_command(appeals_cli)

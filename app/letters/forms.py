@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
@@ -20,8 +21,10 @@ class AppealForm(PublicForm):
     )
     email = EmailField(
         _l("Your email address"),
-        description=_l("We send you a link to confirm your appeal. It is never shown to the authority unless you "
-                       "allow replies below."),
+        description=_l(
+            "We send you a link to confirm your appeal. It is never shown to the authority unless you "
+            "allow replies below."
+        ),
         filters=[strip_filter],
         validators=[NotBlank(), Length(max=254), CleanText(), EmailAddress()],
     )
@@ -55,8 +58,6 @@ class AppealForm(PublicForm):
         limit = current_app.config["APPEAL_MAX_LETTER_CHARS"]
         length = len(field.data or "")
         if length > limit:
-            from flask_babel import format_decimal, gettext
-
             raise ValidationError(
                 gettext(
                     "Your letter is %(length)s characters long; please shorten it to %(limit)s at most.",

@@ -1,10 +1,9 @@
 """Moderating messages of hope: the queue, decisions, the audit trail, bundles."""
 
-from app.moderation.routes import bp
-
 
 def init_app(app) -> None:
     from app.moderation import services
+    from app.moderation.routes import bp
 
     app.register_blueprint(bp)
     # Bundles' PDFs take seconds to render: the mail worker renders them between rounds, never a request.

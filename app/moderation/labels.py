@@ -44,10 +44,13 @@ def label(labels: dict, code: str | None) -> str:
     return str(labels.get(code, code or ""))
 
 
-# Translators: the state of a bundle of messages of hope on the forwarding page.
+# The state of a bundle of messages of hope on the forwarding page.
 BUNDLE_STATE_LABELS = {
+    # Translators: the state of a bundle (of messages of hope) whose PDF the mail worker is still making.
     "rendering": _l("being prepared"),
+    # Translators: the state of a bundle (of messages of hope) whose PDF is made.
     "ready": _l("ready"),
+    # Translators: the state of a bundle (of messages of hope) whose PDF could not be made.
     "failed": _l("failed"),
 }
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import select
 
 from app.addresses import address_digest
 from app.extensions import db
@@ -66,6 +67,5 @@ def erase_supporter(email: str, performed_by: str, now: datetime | None = None) 
 
 
 def recent_erasures(limit: int = 50) -> list[ErasureRecord]:
-    from sqlalchemy import select
 
     return list(db.session.scalars(select(ErasureRecord).order_by(ErasureRecord.id.desc()).limit(limit)))

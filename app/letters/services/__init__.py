@@ -12,7 +12,12 @@ from app.letters.services.announcements import (
     send_due_announcements,
     unsubscribe,
 )
-from app.letters.services.digests import build_due_digests, digest_email, split_refused_digests
+from app.letters.services.digests import (
+    appeals_await_digest,
+    build_due_digests,
+    digest_email,
+    split_refused_digests,
+)
 from app.letters.services.erasure import WITHDRAWN, erase_appeals
 from app.letters.services.errors import (
     AppealError,
@@ -56,6 +61,7 @@ __all__ = [
     "InvalidToken",
     "Submission",
     "appeal_draft",
+    "appeals_await_digest",
     "appeal_from_status_token",
     "appeal_to_confirm",
     "authority_email",

@@ -17,6 +17,16 @@ from app.mail.models import OutboundMessage
 from app.models_base import utcnow
 
 
+def appeals_await_digest(address_ids: list[int]) -> str | None:
+    """Why these authority addresses cannot be removed now: appeals wait for their daily digest (or None)."""
+    waiting = db.session.scalar(
+        select(DigestEntry.id)
+        .where(DigestEntry.target_address_id.in_(address_ids), DigestEntry.outbound_message_id.is_(None))
+        .limit(1)
+    )
+    return "appeals are waiting for this address's daily digest" if waiting else None
+
+
 def build_due_digests(now: datetime | None = None) -> int:
     """For each digest address with waiting appeals and no digest yet today (after the digest hour), queue its
     digest: one email, or several when the day's letters would not fit in MAIL_MAX_MESSAGE_BYTES. Returns how
