@@ -85,7 +85,7 @@ def wire_address(address: str) -> WireAddress:
     """
     address = unicodedata.normalize("NFC", (address or "").strip())
     local, at, domain = address.rpartition("@")
-    if not at or not local or not domain or any(ord(c) < 33 or c in "<>()[],;:\\\"" for c in domain):
+    if not at or not local or not domain or any(ord(c) < 33 or c in '<>()[],;:\\"' for c in domain):
         raise AddressError("invalid", address)
     if any(ord(c) < 32 or ord(c) == 127 or c in "<>" for c in local):
         raise AddressError("invalid", address)

@@ -41,6 +41,7 @@ def has_bidi_controls(value: str) -> bool:
 
 def make_visible(value: str) -> str:
     """Control and direction characters shown as their code (for moderators), e.g. `[U+202E]`."""
+
     def show(match: re.Match) -> str:
         return f"[U+{ord(match.group()):04X}]"
 

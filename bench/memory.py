@@ -59,8 +59,10 @@ def seed(url: str) -> tuple[list[int], bytes]:
             "torture and other ill-treatment.\n\nI will follow this case closely, and tell my friends and family about "
             "it until Memory Case is free.\n\nYours sincerely,\n\nA Supporter\nFrance\n"
         )
-        msg = build_message(Email(subject="Release Memory Case now", text=letter, sender_name="A Supporter via "
-                                  "Inkwell"), "<sample@inkwell.example.org>")
+        msg = build_message(
+            Email(subject="Release Memory Case now", text=letter, sender_name="A Supporter via Inkwell"),
+            "<sample@inkwell.example.org>",
+        )
         del msg["Message-ID"]
         raw = message_bytes(msg)
         db.engine.dispose()
@@ -137,8 +139,13 @@ def drain(url: str, port: int, instance: str, expected: int) -> Drain:
     samples: list[tuple[float, int]] = []
     start = time.perf_counter()
     log_file = tempfile.TemporaryFile()
-    process = subprocess.Popen([sys.executable, "-m", "flask", "mail", "work", "--drain"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=log_file)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "mail", "work", "--drain"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log_file,
+    )
     peak = 0
     while True:
         pid, status, _usage = os.wait4(process.pid, os.WNOHANG)
@@ -184,20 +191,52 @@ def run(small: int = 10_000, large: int = 100_000) -> Table:
     mib = 1024
     table = Table("Mail worker memory (`flask mail work --drain`, own process, PostgreSQL, fast SMTP sink)")
     table.add(Row("worker peak RSS, empty queue", idle.peak_kb / mib, "MiB"))
-    table.add(Row(f"worker peak RSS, draining {small:,}", first.peak_kb / mib, "MiB", "empty queue",
-                  first.peak_kb / idle.peak_kb))
+    table.add(
+        Row(
+            f"worker peak RSS, draining {small:,}",
+            first.peak_kb / mib,
+            "MiB",
+            "empty queue",
+            first.peak_kb / idle.peak_kb,
+        )
+    )
     ratio = second.peak_kb / first.peak_kb
-    table.add(Row(f"worker peak RSS, draining {large:,}", second.peak_kb / mib, "MiB", f"draining {small:,}", ratio,
-                  "<= 1.2x", ratio <= 1.2))
+    table.add(
+        Row(
+            f"worker peak RSS, draining {large:,}",
+            second.peak_kb / mib,
+            "MiB",
+            f"draining {small:,}",
+            ratio,
+            "<= 1.2x",
+            ratio <= 1.2,
+        )
+    )
     early, late = second.rss_at(0.25), second.rss_at(1.0)
     table.add(Row(f"worker RSS at 25% of the {large:,} drain", early / mib, "MiB"))
-    table.add(Row(f"worker RSS at the end of the {large:,} drain", late / mib, "MiB", "at 25% of the drain",
-                  late / early, "<= 1.2x", late / early <= 1.2))
+    table.add(
+        Row(
+            f"worker RSS at the end of the {large:,} drain",
+            late / mib,
+            "MiB",
+            "at 25% of the drain",
+            late / early,
+            "<= 1.2x",
+            late / early <= 1.2,
+        )
+    )
     # Rates net of start-up: the empty-queue run's duration is subtracted.
     small_rate, large_rate = first.net_rate(idle), second.net_rate(idle)
     table.add(Row(f"worker rate, {small:,} messages (net of start-up)", small_rate, "msg/s"))
-    table.add(Row(f"worker rate, {large:,} messages (net of start-up)", large_rate, "msg/s", f"{small:,} messages",
-                  large_rate / small_rate))
+    table.add(
+        Row(
+            f"worker rate, {large:,} messages (net of start-up)",
+            large_rate,
+            "msg/s",
+            f"{small:,} messages",
+            large_rate / small_rate,
+        )
+    )
     return table
 
 

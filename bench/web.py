@@ -207,8 +207,9 @@ def _sample_raw(url: str, subject: str, text: str, message_id: str) -> bytes:
     from app.mail.compose import Email, build_message, message_bytes
 
     with _app(url).app_context():
-        return message_bytes(build_message(Email(subject=subject, text=text, sender_name="A Supporter via Inkwell"),
-                                           message_id))
+        return message_bytes(
+            build_message(Email(subject=subject, text=text, sender_name="A Supporter via Inkwell"), message_id)
+        )
 
 
 def store_letters(url: str, count: int) -> None:
@@ -378,15 +379,19 @@ def measure(letters: int = LETTERS, rounds: int = ROUNDS, seconds: int = SECONDS
         ):
             check_page_total(app, 0)
             bare_empty, empty, page_empty = phase(url, bare, app, "empty", rounds, seconds)
-            log(f"empty database: {empty.accepted_per_s:,.0f} appeals/s, bare route {bare_empty.accepted_per_s:,.0f}"
-                f" posts/s; storing {letters:,} letters")
+            log(
+                f"empty database: {empty.accepted_per_s:,.0f} appeals/s, bare route {bare_empty.accepted_per_s:,.0f}"
+                f" posts/s; storing {letters:,} letters"
+            )
             with Timer() as timer:
                 store_letters(url, letters)
             log(f"stored in {timer.seconds:.0f} s")
             check_page_total(app, letters)
             bare_full, full, page_full = phase(url, bare, app, "full", rounds, seconds)
-            log(f"{letters:,} letters: {full.accepted_per_s:,.0f} appeals/s, bare route "
-                f"{bare_full.accepted_per_s:,.0f} posts/s")
+            log(
+                f"{letters:,} letters: {full.accepted_per_s:,.0f} appeals/s, bare route "
+                f"{bare_full.accepted_per_s:,.0f} posts/s"
+            )
     return Results(bare_empty, empty, page_empty, bare_full, full, page_full)
 
 
@@ -396,20 +401,57 @@ def tables(r: Results, letters: int = LETTERS) -> list[Table]:
         f"Appeals through gunicorn (2 sync workers), PostgreSQL, wrk on loopback ({CONNECTIONS} connections; "
         "each appeal is GET form + POST; bare route and appeals measured in alternating rounds)"
     )
-    web.add(Row("bare Flask route (Flask-WTF + 1 INSERT), empty database: posts accepted",
-                r.bare_empty.accepted_per_s, "/s"))
+    web.add(
+        Row(
+            "bare Flask route (Flask-WTF + 1 INSERT), empty database: posts accepted", r.bare_empty.accepted_per_s, "/s"
+        )
+    )
     drift = r.bare_full.accepted_per_s / r.bare_empty.accepted_per_s  # the machine's drift between the phases
-    web.add(Row(f"bare Flask route, {n} letters stored: posts accepted", r.bare_full.accepted_per_s, "/s",
-                "bare route, empty database", drift))
+    web.add(
+        Row(
+            f"bare Flask route, {n} letters stored: posts accepted",
+            r.bare_full.accepted_per_s,
+            "/s",
+            "bare route, empty database",
+            drift,
+        )
+    )
     for label, load, bare in (("empty database", r.empty, r.bare_empty), (f"{n} letters stored", r.full, r.bare_full)):
         ratio = load.accepted_per_s / bare.accepted_per_s
-        web.add(Row(f"appeals accepted, {label}", load.accepted_per_s, "/s", "", None, ">= 500/s",
-                    load.accepted_per_s >= 500))
-        web.add(Row(f"appeals accepted, {label}", load.accepted_per_s, "/s", "bare route, same phase", ratio,
-                    ">= 0.6x", ratio >= 0.6))
+        web.add(
+            Row(
+                f"appeals accepted, {label}",
+                load.accepted_per_s,
+                "/s",
+                "",
+                None,
+                ">= 500/s",
+                load.accepted_per_s >= 500,
+            )
+        )
+        web.add(
+            Row(
+                f"appeals accepted, {label}",
+                load.accepted_per_s,
+                "/s",
+                "bare route, same phase",
+                ratio,
+                ">= 0.6x",
+                ratio >= 0.6,
+            )
+        )
     full_ratio = r.full.accepted_per_s / r.empty.accepted_per_s
-    web.add(Row(f"appeals accepted, {n} letters stored", r.full.accepted_per_s, "/s", "empty database",
-                full_ratio, ">= 0.8x", full_ratio >= 0.8))
+    web.add(
+        Row(
+            f"appeals accepted, {n} letters stored",
+            r.full.accepted_per_s,
+            "/s",
+            "empty database",
+            full_ratio,
+            ">= 0.8x",
+            full_ratio >= 0.8,
+        )
+    )
     for label, load, bare in (
         ("bare route, empty database", r.bare_empty, None),
         ("appeals, empty database", r.empty, r.bare_empty),
@@ -425,22 +467,58 @@ def tables(r: Results, letters: int = LETTERS) -> list[Table]:
         ("appeals, empty database", r.empty),
         (f"appeals, {n} letters", r.full),
     ):
-        web.add(Row(f"{label}: non-2xx/3xx + refused posts + socket errors", load.non_2xx_3xx + load.failures,
-                    "", "", None, "0", load.non_2xx_3xx + load.failures == 0))
+        web.add(
+            Row(
+                f"{label}: non-2xx/3xx + refused posts + socket errors",
+                load.non_2xx_3xx + load.failures,
+                "",
+                "",
+                None,
+                "0",
+                load.non_2xx_3xx + load.failures == 0,
+            )
+        )
 
     case = Table(f"Case page GET {CASE_PATH} through gunicorn (2 sync workers), wrk ({CONNECTIONS} connections)")
     e, f = r.page_empty, r.page_full
     case.add(Row("case page, empty case: requests", e.rps, "req/s"))
     case.add(Row("case page, empty case: p50 latency", e.p50_ms, "ms"))
     case.add(Row("case page, empty case: p99 latency", e.p99_ms, "ms"))
-    case.add(Row(f"case page, {n} letters: requests", f.rps, "req/s", "empty case", f.rps / e.rps, ">= 0.8x",
-                 f.rps / e.rps >= 0.8))
-    case.add(Row(f"case page, {n} letters: p50 latency", f.p50_ms, "ms", "empty case", f.p50_ms / e.p50_ms,
-                 "<= 1.2x", f.p50_ms / e.p50_ms <= 1.2))
+    case.add(
+        Row(
+            f"case page, {n} letters: requests",
+            f.rps,
+            "req/s",
+            "empty case",
+            f.rps / e.rps,
+            ">= 0.8x",
+            f.rps / e.rps >= 0.8,
+        )
+    )
+    case.add(
+        Row(
+            f"case page, {n} letters: p50 latency",
+            f.p50_ms,
+            "ms",
+            "empty case",
+            f.p50_ms / e.p50_ms,
+            "<= 1.2x",
+            f.p50_ms / e.p50_ms <= 1.2,
+        )
+    )
     case.add(Row(f"case page, {n} letters: p99 latency", f.p99_ms, "ms", "empty case", f.p99_ms / e.p99_ms))
     for label, load in (("empty case", e), (f"{n} letters", f)):
-        case.add(Row(f"case page, {label}: non-200 answers + socket errors", load.non_2xx_3xx + load.failures, "",
-                     "", None, "0", load.non_2xx_3xx + load.failures == 0))
+        case.add(
+            Row(
+                f"case page, {label}: non-200 answers + socket errors",
+                load.non_2xx_3xx + load.failures,
+                "",
+                "",
+                None,
+                "0",
+                load.non_2xx_3xx + load.failures == 0,
+            )
+        )
     return [web, case]
 
 

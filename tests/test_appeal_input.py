@@ -61,9 +61,7 @@ def test_invalid_utf8_bytes_are_a_form_error_not_a_500(client, case):
         b"name=Jane+Doe&email=jane%40example.net&country=FR&consent_share=y&letter_language=en"
         b"&letter=Dear+Minister%2C+%FF%FE+release+her"
     )
-    response = client.post(
-        "/en/cases/ana/appeal/", data=body, content_type="application/x-www-form-urlencoded"
-    )
+    response = client.post("/en/cases/ana/appeal/", data=body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400
     assert "could not be read" in response.get_data(as_text=True)
     assert nothing_stored()

@@ -46,15 +46,31 @@ def test_an_admin_runs_a_campaign_from_the_browser(app, client, smtp_server):
     new_case = {"slug": "rosa", "person_name": "Rosa Example", "country": "CL"}
     assert admin.post("/admin/cases/", data=new_case).status_code == 302
     case = db.session.scalar(sa.select(Case).where(Case.slug == "rosa"))
-    settings = {"person_name": "Rosa Example", "country": "CL", "person_language": "es", "status": "active",
-                "published": "y", "goal": "100"}
+    settings = {
+        "person_name": "Rosa Example",
+        "country": "CL",
+        "person_language": "es",
+        "status": "active",
+        "published": "y",
+        "goal": "100",
+    }
     assert admin.post(f"/admin/cases/{case.id}/settings", data=settings).status_code == 302
     for locale, (headline, subject, template) in CONTENT.items():
-        data = {f"{locale}-headline": headline, f"{locale}-story": headline, f"{locale}-ask": subject,
-                f"{locale}-appeal_subject": subject, f"{locale}-appeal_template": template}
+        data = {
+            f"{locale}-headline": headline,
+            f"{locale}-story": headline,
+            f"{locale}-ask": subject,
+            f"{locale}-appeal_subject": subject,
+            f"{locale}-appeal_template": template,
+        }
         assert admin.post(f"/admin/cases/{case.id}/content/{locale}", data=data).status_code == 302
-    target = {"name": "Ministry of Justice", "language": "es", "country": "CL", "max_per_hour": "1000",
-              "addresses": "minister@justice.example.org"}
+    target = {
+        "name": "Ministry of Justice",
+        "language": "es",
+        "country": "CL",
+        "max_per_hour": "1000",
+        "addresses": "minister@justice.example.org",
+    }
     assert admin.post(f"/admin/cases/{case.id}/targets/new", data=target).status_code == 302
     failing = {**target, "name": "Prison director", "addresses": "director@prison.example.org"}
     assert admin.post(f"/admin/cases/{case.id}/targets/new", data=failing).status_code == 302

@@ -89,9 +89,7 @@ TARGET = {
 def _appeal(client, email_address="jane@example.net", news=True):
     from tests.test_appeals import confirm_link, form_data, outbox
 
-    client.post(
-        "/en/cases/ana/appeal/", data=form_data(email=email_address, consent_updates="y" if news else None)
-    )
+    client.post("/en/cases/ana/appeal/", data=form_data(email=email_address, consent_updates="y" if news else None))
     [confirmation] = [m for m in outbox("confirmation") if m.recipient == email_address]
     client.post(confirm_link(confirmation))
 
@@ -270,9 +268,18 @@ def test_announcements_are_written_in_batches_and_paced(app, monkeypatch):
     for n in range(7):
         db.session.add(
             Appeal(
-                public_id=f"p{n}", case_id=case.id, name=f"S{n}", email=f"s{n}@example.net", email_digest=f"d{n}",
-                country="FR", locale="en", letter_language="en", subject="Free Ana", letter="x",
-                state="confirmed", consent_updates=True,
+                public_id=f"p{n}",
+                case_id=case.id,
+                name=f"S{n}",
+                email=f"s{n}@example.net",
+                email_digest=f"d{n}",
+                country="FR",
+                locale="en",
+                letter_language="en",
+                subject="Free Ana",
+                letter="x",
+                state="confirmed",
+                consent_updates=True,
             )
         )
     entry = add_update(case, date(2026, 12, 20), "trial", {"en": "The trial opens."})

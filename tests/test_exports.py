@@ -104,9 +104,6 @@ def test_cli_refuses_an_unwritable_path_with_one_line(runner, data):
 # The downloads in the browser: the same files, streamed by the staff pages.
 
 
-
-
-
 def audit_rows() -> list[AdminEvent]:
     db.session.expire_all()
     return list(db.session.scalars(sa.select(AdminEvent).order_by(AdminEvent.id)))

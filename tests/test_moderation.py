@@ -25,13 +25,11 @@ def app_config(request):
     return getattr(request, "param", {})
 
 
-
 @pytest.fixture
 def case(app):
     case = make_case(slug="ana", person_name="Ana Example")
     db.session.commit()
     return case
-
 
 
 def ids_on(page: str) -> list[int]:
@@ -353,7 +351,11 @@ def test_the_staff_home_page_counts_what_waits(client, staff, case):
         offline.submit_report(
             case,
             offline.ReportInput(
-                event_name=event, event_kind="school", event_date=date(2026, 11, 1), country="FR", letters=30,
+                event_name=event,
+                event_kind="school",
+                event_date=date(2026, 11, 1),
+                country="FR",
+                letters=30,
                 organiser_name="Org",
             ),
         )

@@ -37,8 +37,6 @@ def case(app):
     return case
 
 
-
-
 def report_data(**overrides):
     data = {
         "event_name": "Write for Rights at Lycée Victor Hugo",

@@ -109,10 +109,7 @@ def published_countries() -> list[str]:
 
 def case_views(cases: list[Case], locale: str) -> list[CaseView]:
     totals = totals_for([c.id for c in cases])
-    return [
-        CaseView(case, localized_content(case, locale), _with_prior(totals.get(case.id), case))
-        for case in cases
-    ]
+    return [CaseView(case, localized_content(case, locale), _with_prior(totals.get(case.id), case)) for case in cases]
 
 
 def get_published_case(slug: str, with_timeline: bool = True) -> Case:
@@ -164,9 +161,7 @@ def campaign_total() -> int:
         .join(Case, Case.id == ActionCounter.case_id)
         .where(Case.published.is_(True))
     )
-    prior = db.session.scalar(
-        select(func.coalesce(func.sum(Case.prior_actions), 0)).where(Case.published.is_(True))
-    )
+    prior = db.session.scalar(select(func.coalesce(func.sum(Case.prior_actions), 0)).where(Case.published.is_(True)))
     return int(counted or 0) + int(prior or 0)
 
 
@@ -185,8 +180,17 @@ def record_action(case_id: int, kind: str, amount: int = 1) -> None:
 
 # --- editing (admins) -----------------------------------------------------------------------------------------
 
-CASE_SETTINGS = ("person_name", "country", "person_language", "status", "published", "goal", "wall_public",
-                 "forwarding_contact_name", "forwarding_contact_email")
+CASE_SETTINGS = (
+    "person_name",
+    "country",
+    "person_language",
+    "status",
+    "published",
+    "goal",
+    "wall_public",
+    "forwarding_contact_name",
+    "forwarding_contact_email",
+)
 
 
 class CaseEditError(ValueError):

@@ -23,8 +23,6 @@ DUE_STATES = ("pending", "retry")
 _outbox = OutboundMessage.__table__  # bulk updates go through Core: one statement, many rows
 
 
-
-
 @dataclass(frozen=True)
 class ClaimedMessage:
     id: int
@@ -251,9 +249,7 @@ def _record_bounces(fates: list[Fate]) -> None:
     threshold = current_app.config["MAIL_BOUNCES_BEFORE_FAILING"]
     bounced = [f.message.target_address_id for f in fates if f.hard_bounce and f.message.target_address_id]
     # Only addresses that had bounced before need their count reset (most never bounce: no write at all).
-    delivered = {
-        f.message.target_address_id for f in fates if f.outcome == "sent" and f.message.address_bounces
-    }
+    delivered = {f.message.target_address_id for f in fates if f.outcome == "sent" and f.message.address_bounces}
     for address_id in bounced:
         db.session.execute(
             update(TargetAddress)

@@ -1,5 +1,4 @@
-"""Watching delivery (operators and admins): counts by state and per authority, throughput, failures, retries.
-"""
+"""Watching delivery (operators and admins): counts by state and per authority, throughput, failures, retries."""
 
 from __future__ import annotations
 
@@ -25,17 +24,12 @@ class OutboxStatus:
 def outbox_status(now: datetime | None = None) -> OutboxStatus:
     now = now or utcnow()
     counts = dict.fromkeys(("pending", "sending", "sent", "retry", "failed"), 0)
-    for state, count in db.session.execute(
-        select(OutboundMessage.state, func.count()).group_by(OutboundMessage.state)
-    ):
+    for state, count in db.session.execute(select(OutboundMessage.state, func.count()).group_by(OutboundMessage.state)):
         counts[state] = count
     oldest = db.session.scalar(
         select(func.min(OutboundMessage.created_at)).where(OutboundMessage.state.in_(("pending", "retry", "sending")))
     )
     return OutboxStatus(counts, (now - oldest) if oldest else None)
-
-
-
 
 
 @dataclass
@@ -100,6 +94,4 @@ def retry_failed(*, message_id: int | None = None, target_id: int | None = None,
         raise ValueError("name a message or a target")
     # Withdrawn letters (the supporter asked for erasure) have no body left and are never retried.
     query = query.where(_outbox.c.raw != b"")
-    return db.session.execute(
-        query.values(state="retry", attempts=0, next_attempt_at=now, failed_at=None)
-    ).rowcount
+    return db.session.execute(query.values(state="retry", attempts=0, next_attempt_at=now, failed_at=None)).rowcount
