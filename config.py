@@ -64,6 +64,9 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("SESSION_HOURS", 12))
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+    # A form sent by a visitor (not signed-in staff): refused unread above this. A 6,000-character letter in a
+    # four-byte script is 72 KB once percent-encoded; the other fields add a few hundred bytes.
+    FORM_MAX_BYTES = _env_int("FORM_MAX_BYTES", 128 * 1024)
 
     # Behind a reverse proxy: how many proxies to trust for X-Forwarded-For (0: none).
     PROXY_COUNT = _env_int("PROXY_COUNT", 0)

@@ -76,9 +76,13 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_request_checks(app: Flask) -> None:
-    from app.forms import note_undecodable_fields, share_wtforms_translations
+    from app.forms import share_wtforms_translations
+    from app.request_checks import InkwellRequest, refuse_unreadable_addresses
 
-    app.before_request(note_undecodable_fields)
+    # Form bodies bounded and parsed once, when a view reads them: after its rate limit, never for a 404.
+    app.request_class = InkwellRequest
+    # First of all hooks (before the extensions' own, such as the CSRF check, which reads the form).
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_unreadable_addresses)
     app.before_request(share_wtforms_translations)
 
 

@@ -6,7 +6,7 @@ import logging
 
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from app.extensions import db
@@ -31,8 +31,9 @@ ERROR_TEXTS = {
 }
 
 
-def render_error(status: int):
-    title, message = ERROR_TEXTS.get(status, ERROR_TEXTS[500])
+def render_error(status: int, message=None):
+    title, default_message = ERROR_TEXTS.get(status, ERROR_TEXTS[500])
+    message = message or default_message
     try:
         body = render_template("errors/error.html", status=status, title=title, message=message)
     except Exception:  # the error page itself must never fail
@@ -44,7 +45,16 @@ def render_error(status: int):
 def handle_http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
-    return render_error(error.code)
+    # An error raised for the visitor may say more precisely what was wrong (app.request_checks).
+    return render_error(error.code, getattr(error, "public_message", None))
+
+
+def handle_unusable_value(error: Exception):
+    """A value the database cannot take (a NUL in text on PostgreSQL, an integer beyond its columns): the request's
+    fault, so a 400, but a check is missing somewhere, so it is logged with its traceback for the team."""
+    db.session.rollback()
+    log.error("value refused by the database on %s %s", request.method, request.path, exc_info=error)
+    return render_error(400)
 
 
 def handle_database_down(error: OperationalError):
@@ -62,4 +72,6 @@ def handle_unexpected(error: Exception):
 def init_app(app) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(OperationalError, handle_database_down)
+    app.register_error_handler(DataError, handle_unusable_value)
+    app.register_error_handler(OverflowError, handle_unusable_value)  # SQLite's "int too large to convert"
     app.register_error_handler(Exception, handle_unexpected)

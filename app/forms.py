@@ -5,10 +5,9 @@ from __future__ import annotations
 import secrets
 import time
 from functools import lru_cache
-from urllib.parse import parse_qsl
 
 from babel import support
-from flask import current_app, g, request, session
+from flask import current_app, request, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -20,6 +19,7 @@ from wtforms.widgets import html_params
 from app import text
 from app.addresses import AddressError, accepted_address
 from app.i18n import country_options_html, current_locale
+from app.request_checks import undecodable_fields
 
 
 class PublicForm(FlaskForm):
@@ -53,23 +53,6 @@ def share_wtforms_translations() -> None:
     request.wtforms_translations = _wtforms_translations(current_locale())
 
 
-def note_undecodable_fields() -> None:
-    """Before a form post: remember which fields held bytes that are not UTF-8.
-
-    Werkzeug keeps such bytes as literal `%FF` text in url-encoded forms (and as U+FFFD in multipart ones), so the
-    form validators could not tell otherwise. Registered with `before_request` in the factory.
-    """
-    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
-        return
-    body = request.get_data(cache=True, as_text=False)  # the form parser reads the cached body afterwards
-    bad = set()
-    for name, value in parse_qsl(body.decode("ascii", "replace"), keep_blank_values=True, errors="surrogateescape"):
-        if any("\udc80" <= ch <= "\udcff" for ch in value):
-            bad.add(name)
-    if bad:
-        g.undecodable_fields = bad
-
-
 class CleanText:
     """Refuses what a person cannot mean to type: undecodable bytes, control characters, direction overrides."""
 
@@ -79,7 +62,7 @@ class CleanText:
 
     def __call__(self, form, field) -> None:
         value = field.data or ""
-        if text.has_undecodable_bytes(value) or field.name in g.get("undecodable_fields", ()):
+        if text.has_undecodable_bytes(value) or field.name in undecodable_fields():
             raise ValidationError(_l("This field contains characters that could not be read. Please retype it."))
         if text.has_control_chars(value, allow_line_breaks=self.multiline):
             if self.multiline:

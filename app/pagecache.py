@@ -5,7 +5,9 @@ Rendering one (the case's content, the letter template, 250 localised countries)
 work of the appeal that follows, so the HTML is kept for a few seconds (`FORM_PAGE_CACHE_SECONDS`; 0 turns it off)
 with every per-visitor value (the CSRF token, the form's start time) left as a marker and filled in per request.
 
-Only a clean GET is cached: never a page with a form error, a flashed message or unexpected query parameters. Edits
+Only a clean GET is cached: never a page with a form error, a flashed message or a query string other than one our
+own links write (allowed names, each once, with an allowed value, plainly encoded): the page repeats its query (the
+language switcher's links), so what one visitor sends must never be stored for the others, nor fill the cache. Edits
 to a case show on the form within the cache's seconds; what is accepted is always checked against the database.
 """
 
@@ -13,7 +15,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
+from urllib.parse import urlencode
 
 from flask import current_app, request, session
 
@@ -30,13 +33,16 @@ class FormPageCache:
         key: tuple,
         render: Callable[[dict[str, str]], str],
         tokens: dict[str, Callable[[], str]],
-        allowed_args: frozenset[str] = frozenset(),
+        allowed_args: Mapping[str, Collection[str]] | None = None,
     ) -> str:
         """The page for `key`: rendered by `render(values)` with `values` from `tokens`, or from the cache with fresh
-        values put in. Token values must be unique strings that need no HTML escaping (signed tokens are)."""
+        values put in. Token values must be unique strings that need no HTML escaping (signed tokens are).
+
+        `allowed_args` maps each query parameter the page may be cached with to its allowed values; the key must
+        hold what those values mean (any other query is rendered for its visitor alone)."""
         values = {name: make() for name, make in tokens.items()}
         seconds = current_app.config["FORM_PAGE_CACHE_SECONDS"]
-        if seconds <= 0 or session.get("_flashes") or not set(request.args) <= allowed_args:
+        if seconds <= 0 or session.get("_flashes") or not _plain_query(allowed_args or {}):
             return render(values)
         now = time.monotonic()
         with self._lock:
@@ -60,6 +66,16 @@ class FormPageCache:
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
+
+
+def _plain_query(allowed_args: Mapping[str, Collection[str]]) -> bool:
+    """The query string is one our links write: allowed names, once each, allowed values, encoded as `url_for` does."""
+    args = request.args
+    for name in args:
+        given = args.getlist(name)
+        if name not in allowed_args or len(given) != 1 or given[0] not in allowed_args[name]:
+            return False
+    return request.query_string.decode("latin-1") == urlencode(list(args.items()))
 
 
 def _marker(name: str) -> str:

@@ -36,7 +36,8 @@ def appeal_form(slug: str):
         ("appeal", slug, locale, requested_language),
         render,
         tokens={"csrf": generate_csrf, "started": BotTrap.start_token},
-        allowed_args=frozenset({"letter_language"}),
+        # Cached only for one supported language asked once, as our links write it: the key holds a checked value.
+        allowed_args={"letter_language": current_app.config["LANGUAGES"]},
     )
 
 

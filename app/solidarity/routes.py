@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from app.extensions import db, limiter
 from app.forms import BotTrap
 from app.i18n import current_locale, language_name, localized_blueprint
-from app.public import form_rate_limit, published_case_or_404
+from app.public import form_rate_limit, page_key, published_case_or_404
 from app.solidarity import services
 from app.solidarity.forms import HopeForm
 from app.solidarity.greetings import GREETINGS
@@ -60,6 +60,5 @@ def wall(slug: str):
     case = published_case_or_404(slug)
     if not case.wall_public:
         abort(404)
-    before = request.args.get("before", type=int)
-    letters = services.wall(case, before_id=before)
+    letters = services.wall(case, before_id=page_key("before"))
     return render_template("solidarity/wall.html", case=case, letters=letters)
