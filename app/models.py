@@ -1,6 +1,5 @@
 """Every feature's models in one import, so that migrations and relationships see them all."""
 
-from app.admin.models import AdminEvent, User  # noqa: F401
 from app.cases.models import (  # noqa: F401
     ActionCounter,
     Case,
@@ -16,3 +15,4 @@ from app.moderation.models import Bundle, ModerationEvent  # noqa: F401
 from app.offline.models import PaperReport  # noqa: F401
 from app.privacy.models import ErasureRecord  # noqa: F401
 from app.solidarity.models import SolidarityLetter  # noqa: F401
+from app.staff.models import AdminEvent, User  # noqa: F401

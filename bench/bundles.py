@@ -62,12 +62,12 @@ def _pages(pdf: bytes) -> int:
 def bundle(app, name: str, messages: list[tuple[str, str]]) -> tuple[float, float, int]:
     """Claim and render one bundle of `messages` ((text, language) pairs): the request's seconds, the render's
     seconds, the PDF's pages."""
-    from app.admin.models import User
     from app.cases.models import Case, CaseTranslation
     from app.extensions import db
     from app.moderation import services
     from app.moderation.models import Bundle
     from app.solidarity.models import SolidarityLetter
+    from app.staff.models import User
 
     with app.app_context():
         case = Case(slug=name.replace(" ", "-"), person_name="Ana Example", country="PT", published=True)
@@ -108,8 +108,8 @@ def before(message: str) -> tuple[float, int]:
 
 def run(count: int = COUNT) -> Table:
     from app import create_app
-    from app.admin.services import create_user
     from app.extensions import db
+    from app.staff.services import create_user
     from config import TestConfig
 
     table = Table(f"Bundles: the PDF of {count} messages of hope, rendered by the mail worker (SQLite)")

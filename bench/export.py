@@ -57,9 +57,9 @@ def _app(url: str):
 
 def seed(url: str) -> int:
     """A case and an admin account; the case's id."""
-    from app.admin.services import create_user
     from app.cases.models import Case, CaseTranslation
     from app.extensions import db
+    from app.staff.services import create_user
 
     app = _app(url)
     with app.app_context():

@@ -70,7 +70,7 @@ STAFF_PASSWORD = "correct horse battery staple"
 
 def make_staff(email: str = "mod@inkwell.example.org", role: str = "moderator", password: str | None = None):
     """A staff account (moderator or admin) with a long enough password."""
-    from app.admin import services as accounts
+    from app.staff import services as accounts
 
     return accounts.create_user(email, password or STAFF_PASSWORD, role)
 

@@ -7,11 +7,11 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from app.admin import services as accounts
-from app.admin.models import User
 from app.extensions import db
 from app.moderation.models import ModerationEvent
 from app.solidarity.models import SolidarityLetter
+from app.staff import services as accounts
+from app.staff.models import User
 from tests.factories import STAFF_PASSWORD, make_case, sign_in
 
 

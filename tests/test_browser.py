@@ -118,7 +118,7 @@ def test_a_visitor_reads_a_case_writes_an_appeal_and_confirms_it(app, case, chro
         assert page.url.endswith(f"/{locale}/cases/leila/hope/sent/")
 
         # A moderator signs in, approves the message and forwards it in a bundle.
-        from app.admin import services as accounts
+        from app.staff import services as accounts
 
         accounts.create_user(f"mod-{locale}@inkwell.example.org", "a long enough passphrase", "moderator")
         db.session.commit()

@@ -15,7 +15,6 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from app.admin import services as accounts
 from app.extensions import db
 from app.mail.cli import run_housekeeping
 from app.mail.models import OutboundMessage
@@ -23,6 +22,7 @@ from app.models_base import utcnow
 from app.moderation import services
 from app.moderation.models import Bundle
 from app.solidarity.models import SolidarityLetter
+from app.staff import services as accounts
 from tests.factories import STAFF_PASSWORD, make_case, sign_in
 
 

@@ -10,8 +10,6 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.admin import services as accounts
-from app.admin.models import AdminEvent
 from app.cases import services as cases
 from app.cases.models import Case
 from app.extensions import db
@@ -19,6 +17,8 @@ from app.letters.models import Appeal
 from app.mail.models import OutboundMessage
 from app.mail.worker import Worker
 from app.models_base import utcnow
+from app.staff import services as accounts
+from app.staff.models import AdminEvent
 from tests.factories import STAFF_PASSWORD, sign_in
 from tests.test_appeals import confirm_link, form_data, outbox
 

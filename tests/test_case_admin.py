@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.admin.models import AdminEvent
 from app.cases.models import Case
 from app.extensions import db
+from app.staff.models import AdminEvent
 from tests.factories import sign_in
 
 

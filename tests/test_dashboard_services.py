@@ -83,7 +83,7 @@ def test_retry_failed_for_one_message_or_a_whole_target_and_pause(app):
 
 
 def test_the_dashboard_shows_the_campaign_total_and_the_moderation_backlog_with_its_age(app, client):
-    from app.admin import services as accounts
+    from app.staff import services as accounts
     from tests.factories import STAFF_PASSWORD, make_hope, sign_in
 
     first, second = make_case(slug="ana", prior_actions=5), make_case(slug="ben")

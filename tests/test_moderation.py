@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing import AnyConverter, IntegerConverter
 
-from app.admin.models import User
 from app.extensions import db
 from app.moderation import services
 from app.moderation.models import ModerationEvent
 from app.offline import services as offline
 from app.solidarity.models import SolidarityLetter
+from app.staff.models import User
 from tests.factories import make_case, make_hope, sign_in
 
 

@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 from markupsafe import escape
 
-from app.admin.models import AdminEvent, User
 from app.cases import services as cases
 from app.extensions import db
 from app.models_base import utcnow
 from app.offline import services
 from app.offline.models import PaperReport
 from app.privacy.models import ErasureRecord
+from app.staff.models import AdminEvent, User
 from tests.factories import make_case, sign_in
 
 FORM_URL = "/en/cases/ana/paper-letters/"

@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.admin import services as accounts
-from app.admin.auth import safe_next
-from app.admin.models import User
 from app.extensions import db
 from app.models_base import utcnow
+from app.staff import services as accounts
+from app.staff.auth import safe_next
+from app.staff.models import User
 from tests.factories import STAFF_PASSWORD, sign_in
 
 MODERATOR = "mod@inkwell.example.org"
@@ -230,7 +230,7 @@ def test_a_long_wait_is_told_in_minutes(client, staff):
 
 def test_the_delay_is_kept_in_the_database_for_every_process(client, staff, database_url):
     from app import create_app
-    from app.admin.models import LoginThrottle
+    from app.staff.models import LoginThrottle
     from config import TestConfig
     from tests.conftest import IsolatedClient
 
@@ -313,6 +313,9 @@ HOSTILE_NEXT = [
 @pytest.mark.parametrize("next_url", HOSTILE_NEXT)
 def test_a_hostile_next_falls_back_to_the_queue_and_keeps_the_session(client, staff, next_url):
     response = sign_in(client, next_url=next_url)
+    if "%00" in next_url:  # a NUL anywhere in a URL is refused before any view runs (app.request_checks)
+        assert response.status_code == 400 and "Location" not in response.headers
+        return
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/moderation/"
     assert client.get("/admin/moderation/").status_code == 200

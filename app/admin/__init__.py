@@ -1,13 +1,11 @@
-"""Staff sign-in, accounts and roles, the staff home and case management."""
+"""The staff home, the changes page and case management: the top of the staff area (app.staff is its foundation)."""
 
 
 def init_app(app) -> None:
-    from app.admin import auth
+    from app import staff
     from app.admin.case_routes import bp as case_bp
-    from app.admin.cli import users_cli
     from app.admin.routes import bp
 
-    auth.init_app(app)
+    staff.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(case_bp)
-    app.cli.add_command(users_cli)

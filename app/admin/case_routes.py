@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.admin.auth import roles_required
 from app.admin.case_forms import (
     TIMELINE_KINDS,
     CaseContentForm,
@@ -17,11 +16,12 @@ from app.admin.case_forms import (
     TargetForm,
     timeline_form,
 )
-from app.admin.services import record_admin_action
 from app.cases import services as cases
 from app.cases.models import TRANSLATED_FIELDS, Case, CaseUpdate, Target
 from app.extensions import db
 from app.letters import services as appeals
+from app.staff.auth import roles_required
+from app.staff.services import record_admin_action
 
 bp = Blueprint("case_admin", __name__, url_prefix="/admin/cases")
 

@@ -9,13 +9,13 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
-from app.admin import services
-from app.admin.auth import roles_required, safe_next
-from app.admin.forms import ActionForm, LoginForm
 from app.admin.labels import action_label
 from app.extensions import client_address, db, limiter
 from app.moderation import services as moderation
 from app.offline import services as offline
+from app.staff import services
+from app.staff.auth import roles_required, safe_next
+from app.staff.forms import ActionForm, LoginForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -6,15 +6,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.admin.auth import roles_required
-from app.admin.forms import ActionForm
-from app.admin.services import record_admin_action
 from app.cases import services as case_services
 from app.cases.models import Target
 from app.dashboard import charts, services
 from app.extensions import db
 from app.mail import watch
 from app.mail.models import OutboundMessage
+from app.staff.auth import roles_required
+from app.staff.forms import ActionForm
+from app.staff.services import record_admin_action
 
 bp = Blueprint("dashboard", __name__, url_prefix="/admin")
 

@@ -8,11 +8,11 @@ from collections.abc import Iterable, Iterator
 from flask import Blueprint, Response, abort, stream_with_context
 from flask_login import current_user
 
-from app.admin.auth import roles_required
-from app.admin.forms import ActionForm
 from app.exports import services
 from app.extensions import db
 from app.models_base import utcnow
+from app.staff.auth import roles_required
+from app.staff.forms import ActionForm
 
 bp = Blueprint("exports", __name__, url_prefix="/admin/exports")
 

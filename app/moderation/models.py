@@ -8,11 +8,11 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.admin.models import User
 from app.cases.models import Case
 from app.extensions import db
 from app.mail.models import OutboundMessage
 from app.models_base import UTCDateTime, utcnow
+from app.staff.models import User
 
 
 class ModerationEvent(db.Model):

@@ -11,8 +11,6 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.admin.auth import roles_required, safe_next
-from app.admin.forms import ActionForm
 from app.cases.models import Case
 from app.extensions import db
 from app.i18n import current_locale
@@ -21,6 +19,8 @@ from app.moderation.forms import DecisionForm
 from app.moderation.layout import printed_message
 from app.moderation.models import Bundle, BundleState
 from app.solidarity.models import SolidarityLetter
+from app.staff.auth import roles_required, safe_next
+from app.staff.forms import ActionForm
 from app.text import make_visible
 
 bp = Blueprint("moderation", __name__, url_prefix="/admin/moderation")

@@ -11,7 +11,6 @@ from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.orm import joinedload
 
 from app import text
-from app.admin.models import User
 from app.cases.services import record_action
 from app.extensions import db
 from app.mail import outbox
@@ -20,6 +19,7 @@ from app.models_base import utcnow
 from app.moderation.models import Bundle, BundleFailure, BundleState, ModerationEvent
 from app.moderation.pdf import bundle_html, html_to_pdf
 from app.solidarity.models import SolidarityLetter
+from app.staff.models import User
 
 ACTIONS = ("approve", "reject")
 REASON_MAX_CHARS = 500

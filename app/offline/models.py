@@ -7,10 +7,10 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.admin.models import User
 from app.cases.models import Case
 from app.extensions import db
 from app.models_base import UTCDateTime, utcnow
+from app.staff.models import User
 
 REPORT_STATES = ("pending", "approved", "rejected")
 EVENT_KINDS = ("school", "group", "street_stall", "other")

@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.admin.auth import roles_required
 from app.cases.models import Case
 from app.extensions import db, limiter
 from app.forms import BotTrap
@@ -19,6 +18,7 @@ from app.offline import services
 from app.offline.forms import EnterReportForm, PaperReportForm, ReportDecisionForm, event_kind_choices
 from app.offline.models import MAX_LETTERS
 from app.public import form_rate_limit, published_case_or_404
+from app.staff.auth import roles_required
 from app.text import make_visible
 
 bp = localized_blueprint("offline", __name__)

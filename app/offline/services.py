@@ -13,13 +13,13 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from app.addresses import address_digest
-from app.admin.models import User
-from app.admin.services import record_admin_action
 from app.cases.models import Case
 from app.cases.services import record_action
 from app.extensions import db
 from app.models_base import utcnow
 from app.offline.models import EVENT_KINDS, MAX_LETTERS, PaperReport
+from app.staff.models import User
+from app.staff.services import record_admin_action
 
 ACTIONS = ("approve", "reject")
 REASON_MAX_CHARS = 500

@@ -6,12 +6,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import ngettext
 from flask_login import current_user
 
-from app.admin.auth import roles_required
-from app.admin.forms import ActionForm
-from app.admin.services import record_admin_action
 from app.extensions import db
 from app.privacy import services
 from app.privacy.forms import EraseSupporterForm
+from app.staff.auth import roles_required
+from app.staff.forms import ActionForm
+from app.staff.services import record_admin_action
 
 bp = Blueprint("privacy_admin", __name__, url_prefix="/admin/privacy")
 

@@ -9,8 +9,8 @@ from urllib.parse import unquote, urlsplit
 from flask import abort
 from flask_login import current_user
 
-from app.admin import services
 from app.extensions import login_manager
+from app.staff import services
 
 
 def init_app(app) -> None:

@@ -7,9 +7,9 @@ import os
 import click
 from flask.cli import AppGroup
 
-from app.admin import services
-from app.admin.models import ROLES
 from app.extensions import db
+from app.staff import services
+from app.staff.models import ROLES
 
 users_cli = AppGroup("users", help="Manage staff accounts (moderators and admins).")
 

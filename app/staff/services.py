@@ -15,9 +15,9 @@ from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.admin.models import PASSWORD_HASH_METHOD, ROLES, AdminEvent, LoginThrottle, User
 from app.extensions import db, upsert_insert
 from app.models_base import utcnow
+from app.staff.models import PASSWORD_HASH_METHOD, ROLES, AdminEvent, LoginThrottle, User
 
 # Checked when no active account has the address given: a random hash of the same method and cost as every stored
 # one, which no password matches. Built without hashing, so that even the first check costs exactly one hash.
