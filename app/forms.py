@@ -87,8 +87,8 @@ class EmailAddress:
             if error.code == "non_ascii_mailbox":
                 raise ValidationError(
                     _l(
-                        "Please use an address with only Latin letters, digits and punctuation before the @: many "
-                        "mail servers cannot deliver to any other."
+                        "Please use an address with only unaccented letters (a to z), digits and punctuation before "
+                        "the @: many mail servers cannot deliver to any other."
                     )
                 ) from None
             raise ValidationError(self.message or _l("Please enter a valid email address.")) from None

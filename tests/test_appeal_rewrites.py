@@ -123,7 +123,7 @@ def test_an_idn_domain_in_either_form_is_one_person(client, case):
 
 
 def test_a_mailbox_name_in_another_script_is_refused_with_a_clear_message(client, case):
-    for lang, expected in [("en", "only Latin letters"), ("fr", "uniquement des lettres latines")]:
+    for lang, expected in [("en", "only unaccented letters"), ("fr", "que des lettres sans accent")]:
         response = client.post(f"/{lang}/cases/ana/appeal/", data=form_data(email="jörg@example.org"))
         assert response.status_code == 400
         assert expected in response.get_data(as_text=True)
