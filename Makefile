@@ -6,7 +6,7 @@ export FLASK_APP := wsgi.py
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-test translations messages check-messages lint bench clean
+.PHONY: run test install install-test system-packages translations messages check-messages lint bench clean
 PYBABEL_EXTRACT := $(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-comments=Translators: \
 	--sort-by-file --no-wrap --no-location --project Inkwell --copyright-holder "Inkwell contributors"
 
@@ -42,9 +42,45 @@ run: install
 	$(BIN)/flask seed demo --if-empty
 	HOST=$(HOST) PORT=$(PORT) bin/run-dev
 
-test: install-test
+test: install-test system-packages node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# What the suite needs from the system, by Debian package: Debian's chromium (browser tests; never a downloaded
+# browser), the Noto fonts (PDFs and screenshots in every script the campaign's writers use), Pango and HarfBuzz
+# (WeasyPrint), and npm (below). Installed when missing, as `make bench` installs wrk: as root, or with sudo;
+# otherwise one line says what to install. Elsewhere than Debian or Ubuntu, install them yourself and run
+# `make test SYSTEM_PACKAGES=checked`.
+TEST_PACKAGES := chromium fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji libpango-1.0-0 libpangoft2-1.0-0 \
+	libharfbuzz-subset0
+
+system-packages:
+ifneq ($(SYSTEM_PACKAGES),checked)
+	@missing() { \
+		for pkg in $(TEST_PACKAGES); do \
+			dpkg-query -W -f='$${Status}' "$$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$$pkg"; \
+		done; \
+		command -v npm >/dev/null 2>&1 || echo npm; \
+	}; \
+	need=$$(missing | tr '\n' ' '); need=$${need% }; [ -z "$$need" ] && exit 0; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "make test needs these system packages (Debian names): $$need; install them, then run make test SYSTEM_PACKAGES=checked" >&2; \
+		exit 1; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1 && sudo true; then SUDO=sudo; \
+	else echo "make test needs system packages: apt-get install -y --no-install-recommends $$need (as root)" >&2; exit 1; fi; \
+	echo "make test: installing $$need" >&2; \
+	for attempt in 1 2 3 4 5 6 7 8 9 10; do \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$need && break; \
+		echo "apt-get failed (another process may hold the dpkg lock); retrying in 15 s" >&2; sleep 15; \
+	done; \
+	need=$$(missing | tr '\n' ' '); need=$${need% }; [ -z "$$need" ] || { echo "make test could not install: $$need" >&2; exit 1; }
+endif
+
+# axe-core (the accessibility checks the browser tests inject into pages), pinned by package-lock.json.
+node_modules/.installed: package-lock.json | system-packages
+	npm ci --no-audit --no-fund --silent
+	touch $@
 
 # The web benchmark drives gunicorn with Debian's wrk: installed here when missing (as root, or with sudo).
 bench: install-test
