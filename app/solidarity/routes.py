@@ -45,9 +45,7 @@ def write(slug: str):
         return redirect(url_for("solidarity.sent", slug=slug))
     own_greetings = GREETINGS.get(case.person_language, []) if case.person_language != locale else []
     status = 400 if request.method == "POST" else 200
-    return render_template(
-        "solidarity/form.html", case=case, form=form, own_greetings=own_greetings
-    ), status
+    return render_template("solidarity/form.html", case=case, form=form, own_greetings=own_greetings), status
 
 
 @bp.get("/cases/<slug>/hope/sent/")
