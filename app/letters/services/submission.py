@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import literal_column, select, update
 
 from app.addresses import address_digest
 from app.cases.models import Case, Target
@@ -99,7 +99,7 @@ def submit_appeal(case: Case, data: AppealInput, *, automated: bool = False) -> 
     )
     upsert = upsert.on_conflict_do_update(
         index_elements=[Appeal.case_id, Appeal.email_digest],
-        index_where=Appeal.state != "held",
+        index_where=Appeal.state != literal_column("'held'"),  # literal: PostgreSQL's generic plans need it
         set_={**values, "revision": Appeal.revision + 1},
         where=Appeal.state != "confirmed",
     )
