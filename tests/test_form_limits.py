@@ -10,8 +10,11 @@ from __future__ import annotations
 import io
 import time
 import uuid
+from urllib.parse import quote_from_bytes
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.extensions import db
 from app.pagecache import form_pages
@@ -133,3 +136,26 @@ def test_made_up_languages_cannot_push_the_real_pages_out_of_the_cache(app, clie
     cached_form.translation("en").ask = "Edited while the page is cached"
     db.session.commit()
     assert "Edited while the page is cached" not in other.get("/en/cases/ana/appeal/").get_data(as_text=True)
+
+
+SMALL_LIMIT = {"FORM_MAX_BYTES": 2048}
+fields = st.sampled_from(["name", "email", "country", "letter", "letter_language", "consent_share", "started", "x"])
+raw_value = st.binary(max_size=600)  # any bytes: raw, or percent-encoded below, valid UTF-8 or not
+
+
+@pytest.mark.parametrize("app_config", [SMALL_LIMIT], indirect=True)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.tuples(fields, raw_value, st.booleans()), max_size=12), padding=st.integers(0, 4096))
+def test_any_form_body_is_answered_without_a_5xx_and_read_only_under_the_limit(client, case, parts, padding):
+    parts.append(("letter", b"x" * padding, False))
+    body = b"&".join(
+        name.encode() + b"=" + (quote_from_bytes(value).encode() if escaped else value)
+        for name, value, escaped in parts
+    )
+    response, read = post_stream(client, "/en/cases/ana/appeal/", body)
+    assert response.status_code < 500
+    if len(body) > SMALL_LIMIT["FORM_MAX_BYTES"]:
+        assert (response.status_code, read) == (413, 0)
+    else:
+        assert response.status_code != 413 or body.count(b"&") >= client.application.config["MAX_FORM_PARTS"]
+        assert read == len(body)
