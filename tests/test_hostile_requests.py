@@ -2,13 +2,14 @@
 
 The walk covers every rule in `app.url_map`: each path variable filled with real values (from the demo campaign and
 a few rows made through the public forms) and with hostile ones, each query and form parameter given hostile values
-(NUL, 25-digit integers, CR/LF, invalid UTF-8 escapes, 100 KB, a file part, repeated keys), by GET and by POST where
-the rule allows, as an anonymous visitor and as a signed-in admin, on both databases.
+(NUL, 25-digit integers, CR/LF, invalid UTF-8 escapes, 100 KB, a file part, repeated keys, bodies that are not
+forms), by GET and by POST where the rule allows, as an anonymous visitor and as a signed-in admin, on both databases.
 
-The parameters come from the application itself: the fields of every form its pages render (with their own values
-as the realistic ones) and every name a module reads from `request.args` / `request.form`. Each hostile value is
-sent one parameter at a time (so that one refused parameter cannot hide another) for the parameters the rule's own
-module or pages read, and all at once for the rest.
+The parameters come from the application itself: the fields of every form its pages render (with the page's own
+values as the realistic ones), the query names of its search forms and links, and every name the code reads from
+`request.args` / `request.form`. Every parameter gets each hostile value at once; where the visitor reaches the
+view's own work (the public pages for the visitor, the staff pages for the admin), each parameter the view reads or
+its forms carry also gets them alone, the others realistic, so that one refused first cannot hide another.
 """
 
 from __future__ import annotations
@@ -166,7 +167,6 @@ class Walk:
     real_by_endpoint: dict[tuple[str, str], str]
     failures: list[str] = field(default_factory=list)
     requests: int = 0
-    relogin: object = None
 
     def send(self, method: str, path: str, query: str = "", **kwargs) -> int:
         self.requests += 1
@@ -174,8 +174,6 @@ class Walk:
         try:
             response = self.client.open(path, method=method, query_string=query, **kwargs)
         except Exception as error:  # an exception escaping the error pages is a 500 for the visitor
-            if isinstance(error, HTTPException):
-                raise
             self.failures.append(f"{method} {url[:160]}: raised {type(error).__name__}: {str(error)[:200]}")
             return 500
         status = response.status_code
@@ -207,7 +205,7 @@ def encoded(value: str) -> str:
     return quote(value, safe="")
 
 
-def seed_campaign(app, client, admin) -> tuple[dict[str, list[str]], dict[tuple[str, str], str]]:
+def seed_campaign(app, admin) -> tuple[dict[str, list[str]], dict[tuple[str, str], str]]:
     """The demo campaign, an appeal (pending and confirmed), messages of hope, a bundle, a paper report."""
     from app.cases.models import Case, CaseUpdate, Target
     from app.letters import services as appeals
@@ -255,7 +253,7 @@ def seed_campaign(app, client, admin) -> tuple[dict[str, list[str]], dict[tuple[
             "organiser_name": "Sam",
         },
     )
-    assert response.status_code in (302, 400), response.status_code
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     appeals_rows = list(db.session.scalars(sa.select(Appeal).order_by(Appeal.id)))
     confirmed = appeals.confirm_appeal(appeals.confirmation_token(appeals_rows[0]))
     db.session.commit()
@@ -459,7 +457,7 @@ def test_the_requests_found_in_the_audit_get_clear_pages(app, client):
 @pytest.mark.parametrize("who", ["visitor", "admin"])
 def test_no_hostile_request_answers_5xx(app, client, staff, who):
     _moderator, admin = staff
-    real_values, real_by_endpoint = seed_campaign(app, client, admin)
+    real_values, real_by_endpoint = seed_campaign(app, admin)
     walk = Walk(app, client, real_values, real_by_endpoint)
     if who == "admin":
         assert sign_in(client, "admin@inkwell.example.org").status_code == 302
@@ -479,5 +477,5 @@ def test_no_hostile_request_answers_5xx(app, client, staff, who):
             assert sign_in(client, "admin@inkwell.example.org").status_code == 302
     assert walk.requests > 1000
     assert not walk.failures, f"{len(walk.failures)} of {walk.requests} requests answered 5xx:\n" + "\n".join(
-        walk.failures[:3000]
+        walk.failures[:200]
     )
