@@ -9,6 +9,8 @@ once (only when a view asks for it, so after the rate limit) and never holds a f
   limit is checked against `Content-Length` before a byte is read.
 - No form here takes files: a file part is refused with a page that says so. (A feature that takes uploads would
   lift both limits for its own endpoint here.)
+- A JSON body is refused (400): no view here reads JSON, and Flask-WTF would take it for a form, nested values and
+  all (a deeply nested one exhausted the parser's recursion).
 - A url-encoded form is parsed in one pass that also notes the fields whose bytes are not UTF-8, for the form
   validators (`undecodable_fields`): Werkzeug keeps such bytes as literal `%FF` text, which a validator could not
   tell from typed text.
