@@ -24,7 +24,7 @@ CHROMIUM_ARGS = [
 
 def require(path: Path | str, what: str) -> None:
     if not Path(path).exists():
-        reason = f"{what} not found at {path} (`bash .ci/run` installs it)"
+        reason = f"{what} not found at {path} (`make test` installs it)"
         if os.environ.get("INKWELL_REQUIRE_POSTGRES") == "1":
             pytest.fail(reason)
         pytest.skip(reason)

@@ -53,7 +53,7 @@ class CaseSettingsForm(FlaskForm):
         _l("Status"), choices=[SelectChoice("active", _l("Active")), SelectChoice("success", _l("Success story"))]
     )
     published = BooleanField(_l("Published"))
-    goal = IntegerField(_l("Goal (actions)"), validators=[Optional(), NumberRange(min=0)], default=0)
+    goal = IntegerField(_l("Goal (actions)"), validators=[Optional(), NumberRange(min=0, max=1_000_000_000)], default=0)
     wall_public = BooleanField(_l("Show approved messages of hope publicly"))
     forwarding_contact_name = StringField(
         _l("Forwarding contact"), filters=[strip_filter], validators=[Optional(), Length(max=200), CleanText()]

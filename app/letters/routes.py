@@ -183,4 +183,3 @@ def private_pages_are_not_cached(response):
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"
     return response
-
