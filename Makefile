@@ -42,8 +42,7 @@ run: install
 	$(BIN)/flask seed demo --if-empty
 	HOST=$(HOST) PORT=$(PORT) bin/run-dev
 
-test: install-test system-packages node_modules/.installed
-	$(BIN)/ruff check .
+test: install-test system-packages node_modules/.installed lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # What the suite needs from the system, by Debian package: Debian's chromium (browser tests; never a downloaded
@@ -94,9 +93,11 @@ bench: install-test
 		command -v wrk >/dev/null 2>&1 || { echo "could not install wrk" >&2; exit 1; }; }
 	$(BIN)/python -m bench.run
 
+# ruff (lint and format) and the import-linter contracts of pyproject.toml: imports point downward only.
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PYTHONPATH=. $(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
