@@ -59,20 +59,11 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import admin, dashboard, exports, letters, moderation, offline, privacy, solidarity
-    from app.cases import bp as cases_bp
-    from app.cases import root_bp
+    """Every feature, foundations first; each registers its blueprints, commands and hooks in its `init_app`."""
+    from app import admin, appeals, cases, dashboard, exports, moderation, offline, privacy, solidarity, staff
 
-    app.register_blueprint(root_bp)
-    app.register_blueprint(cases_bp)
-    letters.init_app(app)
-    solidarity.init_app(app)
-    admin.init_app(app)
-    moderation.init_app(app)
-    dashboard.init_app(app)
-    offline.init_app(app)
-    exports.init_app(app)
-    privacy.init_app(app)
+    for feature in (staff, cases, appeals, solidarity, moderation, offline, privacy, dashboard, exports, admin):
+        feature.init_app(app)
 
 
 def _register_request_checks(app: Flask) -> None:

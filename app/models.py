@@ -1,5 +1,6 @@
 """Every feature's models in one import, so that migrations and relationships see them all."""
 
+from app.appeals.models import Appeal, DigestEntry  # noqa: F401
 from app.cases.models import (  # noqa: F401
     ActionCounter,
     Case,
@@ -9,7 +10,6 @@ from app.cases.models import (  # noqa: F401
     Target,
     TargetAddress,
 )
-from app.letters.models import Appeal, DigestEntry  # noqa: F401
 from app.mail.models import OutboundMessage  # noqa: F401
 from app.moderation.models import Bundle, ModerationEvent  # noqa: F401
 from app.offline.models import PaperReport  # noqa: F401

@@ -102,10 +102,10 @@ def _naive(out) -> int:
     """What an export without thought for size does: every row in a list, the whole file in a string."""
     from sqlalchemy import select
 
+    from app.appeals.models import Appeal
     from app.cases.models import Case
     from app.exports import services
     from app.extensions import db
-    from app.letters.models import Appeal
 
     query = (
         select(Appeal.name, Appeal.email, Appeal.country, Appeal.locale, Case.slug, Appeal.confirmed_at)

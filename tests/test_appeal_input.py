@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from app.appeals.models import Appeal
 from app.extensions import db
-from app.letters.models import Appeal
 from app.mail.models import OutboundMessage
 from tests.factories import make_case
 from tests.test_appeals import LETTER, form_data

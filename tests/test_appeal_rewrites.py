@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.appeals.models import Appeal
 from app.extensions import db
-from app.letters.models import Appeal
 from app.models_base import utcnow
 from app.privacy.services import purge_expired_personal_data
 from tests.factories import make_case

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.appeals import services
+from app.appeals.models import Appeal, DigestEntry
 from app.cases import services as cases
 from app.extensions import db
-from app.letters import services
-from app.letters.models import Appeal, DigestEntry
 from app.mail.models import OutboundMessage
 from app.models_base import utcnow
 from tests.factories import make_case

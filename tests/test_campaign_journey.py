@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.appeals.models import Appeal
 from app.cases import services as cases
 from app.cases.models import Case
 from app.extensions import db
-from app.letters.models import Appeal
 from app.mail.models import OutboundMessage
 from app.mail.worker import Worker
 from app.models_base import utcnow

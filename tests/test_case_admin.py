@@ -197,7 +197,7 @@ def test_targets_and_timeline_are_for_admins_only(client, admin):
 
 
 def test_a_timeline_entry_in_two_languages_is_announced_once_to_the_supporters_who_asked(client, admin):
-    from app.letters import services as appeals
+    from app.appeals import services as appeals
     from tests.factories import make_case
     from tests.test_appeals import outbox
 
@@ -256,9 +256,9 @@ def test_a_timeline_entry_in_two_languages_is_announced_once_to_the_supporters_w
 def test_announcements_are_written_in_batches_and_paced(app, monkeypatch):
     from datetime import date
 
-    from app.letters import services as appeals
-    from app.letters.models import Appeal
-    from app.letters.services import announcements
+    from app.appeals import services as appeals
+    from app.appeals.models import Appeal
+    from app.appeals.services import announcements
     from tests.factories import add_update, make_case
     from tests.test_appeals import outbox
 

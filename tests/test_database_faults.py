@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from app import create_app
+from app.appeals.models import Appeal
 from app.extensions import db
-from app.letters.models import Appeal
 from app.mail.models import OutboundMessage
 from config import TestConfig
 from tests.conftest import MIGRATIONS, IsolatedClient

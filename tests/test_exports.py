@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from app.appeals.models import Appeal
 from app.exports import services
 from app.extensions import db
-from app.letters.models import Appeal
 from app.models_base import utcnow
 from app.staff.models import AdminEvent
 from tests.factories import make_case, sign_in

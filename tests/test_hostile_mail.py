@@ -298,7 +298,7 @@ def _wait_for(condition, timeout: float = 60.0) -> None:
 
 
 def _digest_case_with_letters(count: int, letter_chars: int):
-    from app.letters.models import Appeal, DigestEntry
+    from app.appeals.models import Appeal, DigestEntry
     from app.models_base import utcnow
 
     case = make_case(
@@ -339,7 +339,7 @@ def _letters_delivered(server) -> list[str]:
 
 
 def test_a_days_digest_is_split_under_the_message_size_limit(app, smtp_server):
-    from app.letters import services as appeals
+    from app.appeals import services as appeals
 
     app.config["MAIL_MAX_MESSAGE_BYTES"] = 64 * 1024
     _digest_case_with_letters(60, 3000)  # about 180 KB of letters
@@ -354,7 +354,7 @@ def test_a_days_digest_is_split_under_the_message_size_limit(app, smtp_server):
 
 
 def test_a_digest_the_relay_refuses_as_too_big_is_sent_again_in_smaller_parts(app):
-    from app.letters import services as appeals
+    from app.appeals import services as appeals
 
     server = FaultySMTPServer(data_size_limit=48 * 1024).start()
     try:
@@ -377,7 +377,7 @@ def test_a_digest_the_relay_refuses_as_too_big_is_sent_again_in_smaller_parts(ap
 
 
 def test_a_name_written_as_an_encoded_word_stays_literal_text_and_the_appeal_goes_out(app, client, smtp_server):
-    from app.letters.models import Appeal
+    from app.appeals.models import Appeal
     from tests.test_appeals import confirm_link, form_data
 
     make_case(slug="ana", targets=[{"name": "Ministry", "addresses": ["minister@justice.example.org"]}])

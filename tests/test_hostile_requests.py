@@ -207,9 +207,9 @@ def encoded(value: str) -> str:
 
 def seed_campaign(app, admin) -> tuple[dict[str, list[str]], dict[tuple[str, str], str]]:
     """The demo campaign, an appeal (pending and confirmed), messages of hope, a bundle, a paper report."""
+    from app.appeals import services as appeals
+    from app.appeals.models import Appeal
     from app.cases.models import Case, CaseUpdate, Target
-    from app.letters import services as appeals
-    from app.letters.models import Appeal
     from app.moderation import services as moderation
     from app.moderation.models import Bundle
     from app.offline.models import PaperReport
@@ -284,8 +284,8 @@ def seed_campaign(app, admin) -> tuple[dict[str, list[str]], dict[tuple[str, str
     }
     pending = appeals_rows[1]
     real_by_endpoint = {
-        ("letters.confirm", "token"): appeals.confirmation_token(pending),
-        ("letters.unsubscribe", "token"): appeals.unsubscribe_token(confirmed),
+        ("appeals.confirm", "token"): appeals.confirmation_token(pending),
+        ("appeals.unsubscribe", "token"): appeals.unsubscribe_token(confirmed),
     }
     return real_values, real_by_endpoint
 

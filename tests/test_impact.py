@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from app.appeals.models import Appeal
 from app.extensions import db
-from app.letters.models import Appeal
 from tests.factories import add_update, make_case
 from tests.test_appeals import confirm_link, form_data, outbox
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.appeals.models import Appeal
 from app.cases import services as cases
 from app.exports import services as exports
 from app.extensions import db
-from app.letters.models import Appeal
 from app.mail.models import OutboundMessage
 from app.models_base import utcnow
 from app.privacy import services

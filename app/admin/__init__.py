@@ -2,10 +2,8 @@
 
 
 def init_app(app) -> None:
-    from app import staff
     from app.admin.case_routes import bp as case_bp
     from app.admin.routes import bp
 
-    staff.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(case_bp)

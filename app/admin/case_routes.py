@@ -16,10 +16,10 @@ from app.admin.case_forms import (
     TargetForm,
     timeline_form,
 )
+from app.appeals import services as appeals
 from app.cases import services as cases
 from app.cases.models import TRANSLATED_FIELDS, Case, CaseUpdate, Target
 from app.extensions import db
-from app.letters import services as appeals
 from app.staff.auth import roles_required
 from app.staff.services import record_admin_action
 

@@ -1,5 +1,8 @@
-"""The public campaign site: home page, case list, case pages, success stories."""
+"""The public campaign site: home page, case list, case pages, success stories; case content and targets."""
 
-from app.cases.routes import bp, root_bp
 
-__all__ = ["bp", "root_bp"]
+def init_app(app) -> None:
+    from app.cases.routes import bp, root_bp
+
+    app.register_blueprint(root_bp)
+    app.register_blueprint(bp)

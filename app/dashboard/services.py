@@ -7,10 +7,10 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from app.appeals.models import Appeal
 from app.cases.models import Case
 from app.cases.services import CaseTotals, totals_for
 from app.extensions import db
-from app.letters.models import Appeal
 from app.models_base import utcnow
 from app.moderation import services as moderation
 from app.offline import services as offline

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Iterator
 
 from sqlalchemy import func, select
 
+from app.appeals.models import Appeal
 from app.cases.models import Case
 from app.extensions import db
-from app.letters.models import Appeal
 from app.staff.services import record_admin_action
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")

@@ -5,16 +5,16 @@ from __future__ import annotations
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf
 
+from app.appeals import services
+from app.appeals.forms import AppealForm, ConfirmAppealForm
 from app.cases import services as cases
 from app.extensions import db, limiter
 from app.forms import BotTrap
 from app.i18n import country_name, current_locale, localized_blueprint, text_direction
-from app.letters import services
-from app.letters.forms import AppealForm, ConfirmAppealForm
 from app.pagecache import form_pages
 from app.public import form_rate_limit, published_case_or_404
 
-bp = localized_blueprint("letters", __name__)
+bp = localized_blueprint("appeals", __name__)
 
 
 @bp.get("/cases/<slug>/appeal/")
@@ -68,16 +68,16 @@ def write_appeal(slug: str):
     except services.DuplicateAppeal as duplicate:
         if not current_app.config["APPEAL_CONFIRMATION"]:
             db.session.rollback()
-            return render_template("letters/duplicate.html", case=case), 409
+            return render_template("appeals/duplicate.html", case=case), 409
         services.notify_duplicate(duplicate.appeal, locale)
         db.session.commit()
-        return redirect(url_for("letters.check_email", slug=slug))
+        return redirect(url_for("appeals.check_email", slug=slug))
     except services.CaseClosed:
         abort(404)
     db.session.commit()
     if submission.outcome == "queued":
-        return redirect(url_for("letters.thanks", token=services.status_token(submission.appeal)))
-    return redirect(url_for("letters.check_email", slug=slug))
+        return redirect(url_for("appeals.thanks", token=services.status_token(submission.appeal)))
+    return redirect(url_for("appeals.check_email", slug=slug))
 
 
 def _open_case(slug: str):
@@ -91,7 +91,7 @@ def _open_case(slug: str):
 def _form_page(case, form: AppealForm, locale: str, language: str) -> str:
     letter_language = form.letter_language.data or language
     return render_template(
-        "letters/appeal_form.html",
+        "appeals/appeal_form.html",
         case=case,
         form=form,
         subject=services.appeal_draft(case, locale, letter_language)[1],
@@ -104,7 +104,7 @@ def _form_page(case, form: AppealForm, locale: str, language: str) -> str:
 @bp.get("/cases/<slug>/appeal/check-your-email/")
 def check_email(slug: str):
     case = published_case_or_404(slug)
-    return render_template("letters/check_email.html", case=case, hours=current_app.config["APPEAL_CONFIRM_HOURS"])
+    return render_template("appeals/check_email.html", case=case, hours=current_app.config["APPEAL_CONFIRM_HOURS"])
 
 
 @bp.route("/appeals/confirm/<token>/", methods=["GET", "POST"])
@@ -118,18 +118,18 @@ def confirm(token: str):
         if request.method == "POST" and form.validate_on_submit():
             appeal = services.confirm_appeal(token)
             db.session.commit()
-            return redirect(url_for("letters.thanks", token=services.status_token(appeal)))
+            return redirect(url_for("appeals.thanks", token=services.status_token(appeal)))
     except services.AppealSuperseded:
         db.session.rollback()
-        return render_template("letters/confirm_failed.html", reason="superseded"), 410
+        return render_template("appeals/confirm_failed.html", reason="superseded"), 410
     except services.AppealExpired:
         db.session.rollback()
-        return render_template("letters/confirm_failed.html", reason="expired"), 410
+        return render_template("appeals/confirm_failed.html", reason="expired"), 410
     except services.InvalidToken:
         db.session.rollback()
-        return render_template("letters/confirm_failed.html", reason="invalid"), 404
+        return render_template("appeals/confirm_failed.html", reason="invalid"), 404
     return render_template(
-        "letters/confirm.html",
+        "appeals/confirm.html",
         token=token,
         form=form,
         appeal=appeal,
@@ -151,8 +151,8 @@ def unsubscribe(token: str):
         except services.InvalidToken:
             abort(404)
         db.session.commit()
-        return render_template("letters/unsubscribed.html", case=appeal.case)
-    return render_template("letters/unsubscribe.html", token=token, form=form)
+        return render_template("appeals/unsubscribed.html", case=appeal.case)
+    return render_template("appeals/unsubscribe.html", token=token, form=form)
 
 
 @bp.get("/appeals/<token>/thanks/")
@@ -160,13 +160,13 @@ def thanks(token: str):
     appeal = _appeal_or_404(token)
     view = cases.case_view(appeal.case, current_locale())
     case_url = url_for("cases.case_detail", slug=appeal.case.slug, _external=True)
-    return render_template("letters/thanks.html", appeal=appeal, view=view, token=token, case_url=case_url)
+    return render_template("appeals/thanks.html", appeal=appeal, view=view, token=token, case_url=case_url)
 
 
 @bp.get("/appeals/<token>/")
 def status(token: str):
     appeal = _appeal_or_404(token)
-    return render_template("letters/status.html", appeal=appeal, lines=services.delivery_status(appeal))
+    return render_template("appeals/status.html", appeal=appeal, lines=services.delivery_status(appeal))
 
 
 def _appeal_or_404(token: str):
@@ -179,7 +179,7 @@ def _appeal_or_404(token: str):
 @bp.after_request
 def private_pages_are_not_cached(response):
     # Confirmation and status pages are reached through private links: keep them out of caches and referrers.
-    if request.endpoint in ("letters.confirm", "letters.thanks", "letters.status", "letters.unsubscribe"):
+    if request.endpoint in ("appeals.confirm", "appeals.thanks", "appeals.status", "appeals.unsubscribe"):
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"
     return response

@@ -7,10 +7,10 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import exists, func, or_, select
 
+from app.appeals.models import Appeal, DigestEntry
 from app.cases.models import TargetAddress
 from app.extensions import db
 from app.i18n import country_name
-from app.letters.models import Appeal, DigestEntry
 from app.mail import outbox
 from app.mail.compose import Attachment, Email, render_email
 from app.mail.models import OutboundMessage

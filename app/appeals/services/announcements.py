@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from app.appeals.models import Appeal
+from app.appeals.services.submission import mail_domain
+from app.appeals.services.tokens import UNSUBSCRIBE_SALT, appeal_from_signed_link, public_url, unsubscribe_token
 from app.cases.models import Case, CaseUpdate
 from app.cases.services import localized_content
 from app.extensions import db
-from app.letters.models import Appeal
-from app.letters.services.submission import mail_domain
-from app.letters.services.tokens import UNSUBSCRIBE_SALT, appeal_from_signed_link, public_url, unsubscribe_token
 from app.mail import outbox
 from app.mail.compose import render_email
 from app.mail.models import OutboundMessage
@@ -118,7 +118,7 @@ def _announce_batch(
         if locale not in outcome:
             outcome[locale] = localized_content(case, locale)["outcome"]
         text, _text_lang = update.text_for(locale)
-        unsubscribe_url = public_url("letters.unsubscribe", lang_code=locale, token=unsubscribe_token(appeal))
+        unsubscribe_url = public_url("appeals.unsubscribe", lang_code=locale, token=unsubscribe_token(appeal))
         email = render_email(
             "case_progress",
             locale,

@@ -7,9 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app.appeals.models import Appeal, DigestEntry
 from app.cases.models import Target, TargetAddress
 from app.extensions import db
-from app.letters.models import Appeal, DigestEntry
 from app.mail.models import OutboundMessage
 
 

@@ -2,11 +2,11 @@
 
 
 def init_app(app) -> None:
+    from app.appeals import services
+    from app.appeals.cli import appeals_cli
+    from app.appeals.routes import bp
     from app.cases.services import register_removal_guard
     from app.extensions import csrf
-    from app.letters import services
-    from app.letters.cli import appeals_cli
-    from app.letters.routes import bp
     from app.privacy.services import register_eraser
 
     csrf.exempt(bp)  # every POST here validates a PublicForm, which checks the token and keeps the text

@@ -5,21 +5,21 @@ digests), `status` (what became of a letter), `erasure` (privacy), `announcement
 import this package; the names below are its public interface.
 """
 
-from app.letters.services.announcements import (
+from app.appeals.services.announcements import (
     ANNOUNCE_BATCH,
     notify_supporters,
     request_announcement,
     send_due_announcements,
     unsubscribe,
 )
-from app.letters.services.digests import (
+from app.appeals.services.digests import (
     appeals_await_digest,
     build_due_digests,
     digest_email,
     split_refused_digests,
 )
-from app.letters.services.erasure import WITHDRAWN, erase_appeals
-from app.letters.services.errors import (
+from app.appeals.services.erasure import WITHDRAWN, erase_appeals
+from app.appeals.services.errors import (
     AppealError,
     AppealExpired,
     AppealSuperseded,
@@ -27,8 +27,8 @@ from app.letters.services.errors import (
     DuplicateAppeal,
     InvalidToken,
 )
-from app.letters.services.status import DeliveryLine, delivery_status
-from app.letters.services.submission import (
+from app.appeals.services.status import DeliveryLine, delivery_status
+from app.appeals.services.submission import (
     AppealInput,
     Submission,
     appeal_draft,
@@ -39,7 +39,7 @@ from app.letters.services.submission import (
     notify_duplicate,
     submit_appeal,
 )
-from app.letters.services.tokens import (
+from app.appeals.services.tokens import (
     appeal_from_status_token,
     appeal_to_confirm,
     confirmation_token,

@@ -11,13 +11,13 @@ from flask import current_app
 from sqlalchemy import literal_column, select, update
 
 from app.addresses import address_digest
+from app.appeals.models import Appeal, DigestEntry
+from app.appeals.services.errors import AppealExpired, CaseClosed, DuplicateAppeal
+from app.appeals.services.tokens import appeal_from_confirmation_token, confirmation_token, public_url, status_token
 from app.cases.models import Case, Target
 from app.cases.services import localized_content, record_action
 from app.extensions import db, upsert_insert
 from app.i18n import country_name
-from app.letters.models import Appeal, DigestEntry
-from app.letters.services.errors import AppealExpired, CaseClosed, DuplicateAppeal
-from app.letters.services.tokens import appeal_from_confirmation_token, confirmation_token, public_url, status_token
 from app.mail import outbox
 from app.mail.compose import Email, render_email
 from app.models_base import utcnow
@@ -119,7 +119,7 @@ def submit_appeal(case: Case, data: AppealInput, *, automated: bool = False) -> 
         "appeal_confirm",
         appeal.locale,
         case=case,
-        confirm_url=public_url("letters.confirm", lang_code=appeal.locale, token=confirmation_token(appeal)),
+        confirm_url=public_url("appeals.confirm", lang_code=appeal.locale, token=confirmation_token(appeal)),
         hours=current_app.config["APPEAL_CONFIRM_HOURS"],
     )
     email.extra_headers["_auto"] = "yes"
@@ -135,7 +135,7 @@ def notify_duplicate(appeal: Appeal | None, locale: str) -> bool:
         "appeal_duplicate",
         locale,
         case=appeal.case,
-        status_url=public_url("letters.status", lang_code=locale, token=status_token(appeal)),
+        status_url=public_url("appeals.status", lang_code=locale, token=status_token(appeal)),
     )
     email.extra_headers["_auto"] = "yes"
     outbox.enqueue(email, kind="notice", recipient=appeal.email, appeal_id=appeal.id)

@@ -8,9 +8,9 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from app.appeals.models import Appeal
+from app.appeals.services.errors import AppealExpired, AppealSuperseded, InvalidToken
 from app.extensions import db
-from app.letters.models import Appeal
-from app.letters.services.errors import AppealExpired, AppealSuperseded, InvalidToken
 from app.models_base import utcnow
 
 CONFIRM_SALT = "appeal-confirm"

@@ -6,9 +6,9 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from app.appeals import services
 from app.cases.models import Case, CaseUpdate
 from app.extensions import db
-from app.letters import services
 
 appeals_cli = AppGroup("appeals", help="Appeals and their supporters.")
 

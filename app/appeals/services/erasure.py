@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, exists, or_, select, update
 
+from app.appeals.models import Appeal, DigestEntry
 from app.extensions import db
-from app.letters.models import Appeal, DigestEntry
 from app.mail.models import OutboundMessage
 
 WITHDRAWN = "withdrawn: the supporter asked for their data to be erased"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.letters.models import Appeal
+from app.appeals.models import Appeal
 
 
 class AppealError(Exception):
