@@ -52,6 +52,9 @@ class Email:
     reply_to: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # RFC 3834: a message the platform sends of itself (confirmations, notices, news), not one a person wrote;
+    # auto-responders must not answer it.
+    auto_submitted: bool = False
 
 
 def header_text(value: str | None, max_length: int = 200) -> str:
@@ -157,10 +160,9 @@ def build_message(email: Email, message_id: str) -> EmailMessage:
     msg["Subject"] = _text_header("Subject", header_text(email.subject, 250))
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = message_id
-    msg["Auto-Submitted"] = "auto-generated" if email.extra_headers.get("_auto") else "no"
+    msg["Auto-Submitted"] = "auto-generated" if email.auto_submitted else "no"
     for name, value in email.extra_headers.items():
-        if not name.startswith("_"):
-            msg[header_text(name, 60)] = header_text(value, 900)
+        msg[header_text(name, 60)] = header_text(value, 900)
     msg.set_content(body_text(email.text), charset="utf-8", cte="quoted-printable")
     if email.html is not None:
         msg.add_alternative(email.html, subtype="html", charset="utf-8", cte="quoted-printable")

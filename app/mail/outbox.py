@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from email.errors import MessageError
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.addresses import AddressError, address_digest
 from app.extensions import db
@@ -81,4 +81,50 @@ def recent_messages_to(recipient: str, kinds: tuple[str, ...], within: timedelta
             OutboundMessage.kind.in_(kinds),
             OutboundMessage.created_at > utcnow() - within,
         )
+    )
+
+
+WAITING_STATES = ("pending", "retry", "sending")
+
+
+def withdraw(appeal_ids: list[int], reason: str, now: datetime | None = None) -> int:
+    """Messages of these appeals not yet sent will never be: `failed` with `reason` (a supporter's erasure)."""
+    now = now or utcnow()
+    return db.session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.appeal_id.in_(appeal_ids), OutboundMessage.state.in_(WAITING_STATES))
+        .values(state="failed", failed_at=now, last_reply=reason, lease_token=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def blank_personal_data(appeal_ids: list[int], supporter_kinds: tuple[str, ...]) -> None:
+    """Erase what these appeals' messages say (their text) and, for messages addressed to the supporter (of
+    `supporter_kinds`), to whom they went. The rows stay, with their state and dates, so that figures hold."""
+    db.session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.appeal_id.in_(appeal_ids))
+        .values(raw=b"")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.appeal_id.in_(appeal_ids), OutboundMessage.kind.in_(supporter_kinds))
+        .values(recipient="", recipient_digest=None, delivered_to=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def blank_finished(kind: str, before: datetime) -> None:
+    """Erase the text of finished (sent or failed) messages of `kind` queued before `before` (retention)."""
+    db.session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.kind == kind,
+            OutboundMessage.state.in_(("sent", "failed")),
+            OutboundMessage.created_at < before,
+            OutboundMessage.raw != b"",
+        )
+        .values(raw=b"")
+        .execution_options(synchronize_session=False)
     )

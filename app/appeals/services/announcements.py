@@ -128,11 +128,11 @@ def _announce_batch(
             case_url=public_url("cases.case_detail", lang_code=locale, slug=case.slug),
             unsubscribe_url=unsubscribe_url,
         )
+        email.auto_submitted = True
         email.extra_headers.update(
             {
                 "List-Unsubscribe": f"<{unsubscribe_url}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                "_auto": "yes",
             }
         )
         outbox.enqueue(

@@ -9,6 +9,7 @@ from sqlalchemy import and_, exists, or_, select, update
 
 from app.appeals.models import Appeal, DigestEntry
 from app.extensions import db
+from app.mail import outbox
 from app.mail.models import OutboundMessage
 
 WITHDRAWN = "withdrawn: the supporter asked for their data to be erased"
@@ -43,35 +44,8 @@ def erase_appeals(digest: str | None, cutoff: datetime | None, now: datetime) ->
             .values(name="", email="", letter="", consent_reply=False, consent_updates=False, erased_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
-        db.session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.appeal_id.in_(chunk), OutboundMessage.state.in_(("pending", "retry", "sending")))
-            .values(state="failed", failed_at=now, last_reply=WITHDRAWN, lease_token=None, lease_expires_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.appeal_id.in_(chunk))
-            .values(raw=b"")
-            .execution_options(synchronize_session=False)
-        )
-        db.session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.appeal_id.in_(chunk), OutboundMessage.kind.in_(("confirmation", "notice")))
-            .values(recipient="", delivered_to=None)
-            .execution_options(synchronize_session=False)
-        )
+        outbox.withdraw(chunk, WITHDRAWN, now)
+        outbox.blank_personal_data(chunk, supporter_kinds=("confirmation", "notice"))
     if cutoff is not None:
-        # Daily digests carry many supporters' letters in their attachment.
-        db.session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.kind == "digest",
-                OutboundMessage.state.in_(("sent", "failed")),
-                OutboundMessage.created_at < cutoff,
-                OutboundMessage.raw != b"",
-            )
-            .values(raw=b"")
-            .execution_options(synchronize_session=False)
-        )
+        outbox.blank_finished("digest", cutoff)  # daily digests carry many supporters' letters in their attachment
     return erased

@@ -122,7 +122,7 @@ def submit_appeal(case: Case, data: AppealInput, *, automated: bool = False) -> 
         confirm_url=public_url("appeals.confirm", lang_code=appeal.locale, token=confirmation_token(appeal)),
         hours=current_app.config["APPEAL_CONFIRM_HOURS"],
     )
-    email.extra_headers["_auto"] = "yes"
+    email.auto_submitted = True
     outbox.enqueue(email, kind="confirmation", recipient=appeal.email, appeal_id=appeal.id)
     return Submission(appeal, "confirmation_sent")
 
@@ -137,7 +137,7 @@ def notify_duplicate(appeal: Appeal | None, locale: str) -> bool:
         case=appeal.case,
         status_url=public_url("appeals.status", lang_code=locale, token=status_token(appeal)),
     )
-    email.extra_headers["_auto"] = "yes"
+    email.auto_submitted = True
     outbox.enqueue(email, kind="notice", recipient=appeal.email, appeal_id=appeal.id)
     return True
 
