@@ -96,3 +96,30 @@ def make_hope(case: Case, message: str = "You are not alone.", **fields):
     db.session.add(letter)
     db.session.flush()
     return letter
+
+
+def make_appeal(case: Case, n: int, **fields):
+    """A confirmed appeal (written straight to the table, without the form), number `n` of a test's supporters."""
+    from app.appeals.models import Appeal
+    from app.models_base import utcnow
+
+    values = {
+        "public_id": f"p{n}",
+        "case_id": case.id,
+        "name": f"S{n}",
+        "email": f"s{n}@example.net",
+        "email_digest": f"d{n}",
+        "country": "FR",
+        "locale": "en",
+        "letter_language": "en",
+        "subject": "Free Ana",
+        "letter": "x",
+        "consent_share": True,
+        "state": "confirmed",
+        "created_at": utcnow(),
+        **fields,
+    }
+    appeal = Appeal(**values)
+    db.session.add(appeal)
+    db.session.flush()
+    return appeal

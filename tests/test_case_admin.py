@@ -257,31 +257,15 @@ def test_announcements_are_written_in_batches_and_paced(app, monkeypatch):
     from datetime import date
 
     from app.appeals import services as appeals
-    from app.appeals.models import Appeal
     from app.appeals.services import announcements
-    from tests.factories import add_update, make_case
+    from tests.factories import add_update, make_appeal, make_case
     from tests.test_appeals import outbox
 
     monkeypatch.setattr(announcements, "ANNOUNCE_BATCH", 3)
     app.config["IMPACT_EMAILS_PER_MINUTE"] = 60
     case = make_case(slug="ana")
     for n in range(7):
-        db.session.add(
-            Appeal(
-                public_id=f"p{n}",
-                case_id=case.id,
-                name=f"S{n}",
-                email=f"s{n}@example.net",
-                email_digest=f"d{n}",
-                country="FR",
-                locale="en",
-                letter_language="en",
-                subject="Free Ana",
-                letter="x",
-                state="confirmed",
-                consent_updates=True,
-            )
-        )
+        make_appeal(case, n, consent_updates=True)
     entry = add_update(case, date(2026, 12, 20), "trial", {"en": "The trial opens."})
     assert appeals.request_announcement(entry) and not appeals.request_announcement(entry)
     db.session.commit()

@@ -18,12 +18,10 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from flask_migrate import upgrade
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wtforms import Form, StringField
 
-from app import create_app
 from app.extensions import db
 from app.forms import EmailAddress
 from app.mail import outbox
@@ -31,11 +29,10 @@ from app.mail.compose import Email
 from app.mail.models import OutboundMessage
 from app.mail.worker import Worker
 from app.models_base import utcnow
-from config import TestConfig
-from tests.conftest import MIGRATIONS
-from tests.factories import make_case
+from tests.factories import make_appeal, make_case
 from tests.private_postgres import private_postgres  # noqa: F401 - fixture
 from tests.smtp_server import FaultySMTPServer
+from tests.test_database_faults import crashable_app  # noqa: F401 - fixture
 
 
 @pytest.fixture
@@ -247,18 +244,10 @@ def test_a_slow_relay_and_two_workers_deliver_every_message_exactly_once(app, sm
 
 
 @pytest.fixture
-def crashable(private_postgres, smtp_server):  # noqa: F811
-    app = create_app(
-        TestConfig,
-        {"SQLALCHEMY_DATABASE_URI": private_postgres.url, "MAIL_PORT": smtp_server.port, "MAIL_CONNECTIONS": 2},
-    )
-    with app.app_context():
-        upgrade(directory=MIGRATIONS)
-        make_case(slug="ana")
-        db.session.commit()
-        yield app, private_postgres
-        db.session.remove()
-        db.engine.dispose()
+def crashable(crashable_app, smtp_server):  # noqa: F811 - the fixture imported above
+    app, server = crashable_app
+    app.config.update(MAIL_PORT=smtp_server.port, MAIL_CONNECTIONS=2)
+    return app, server
 
 
 def test_lanes_survive_the_database_going_away_and_deliver_when_it_is_back(crashable, smtp_server):
@@ -298,7 +287,7 @@ def _wait_for(condition, timeout: float = 60.0) -> None:
 
 
 def _digest_case_with_letters(count: int, letter_chars: int):
-    from app.appeals.models import Appeal, DigestEntry
+    from app.appeals.models import DigestEntry
     from app.models_base import utcnow
 
     case = make_case(
@@ -308,23 +297,9 @@ def _digest_case_with_letters(count: int, letter_chars: int):
     db.session.flush()
     address = case.targets[0].addresses[0]
     for n in range(count):
-        appeal = Appeal(
-            public_id=f"p{n}",
-            case_id=case.id,
-            name=f"Writer {n}",
-            email=f"w{n}@example.net",
-            email_digest=f"d{n}",
-            country="FR",
-            locale="en",
-            letter_language="en",
-            subject="Free them",
-            letter=f"Letter {n}: " + "x" * letter_chars,
-            consent_share=True,
-            state="confirmed",
-            created_at=utcnow(),
+        appeal = make_appeal(
+            case, n, name=f"Writer {n}", subject="Free them", letter=f"Letter {n}: " + "x" * letter_chars
         )
-        db.session.add(appeal)
-        db.session.flush()
         db.session.add(DigestEntry(appeal_id=appeal.id, target_address_id=address.id, created_at=utcnow()))
     db.session.commit()
     return case
