@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from bench import bundles, dispatch, export, memory, web
+from bench import bundles, dispatch, export, forms, memory, web
 
 
 def machine() -> str:
@@ -23,6 +23,7 @@ def main() -> None:
         print(table.render(), end="\n\n", flush=True)
     print(memory.run().render(), end="\n\n", flush=True)
     print(export.run().render(), end="\n\n", flush=True)
+    print(forms.run().render(), end="\n\n", flush=True)
     print(bundles.run().render(), flush=True)
     print(f"\n[bench] {time.monotonic() - start:.0f} s in all", file=sys.stderr)
 

@@ -57,9 +57,18 @@ def work(drain: bool, connections: int | None, batch_size: int | None) -> None:
         for key in totals:
             totals[key] += getattr(stats, key)
         if drain:
+            if worker.errors:
+                echo_totals(totals)
+                raise click.ClickException(
+                    f"delivery stopped: {type(worker.errors[-1]).__name__} again and again (the log has the details)"
+                )
             break
         if not (stats.sent or stats.retry or stats.failed):
             stop.wait(app.config["MAIL_IDLE_SECONDS"])
+    echo_totals(totals)
+
+
+def echo_totals(totals: dict[str, int]) -> None:
     click.echo(f"sent {totals['sent']}, to retry {totals['retry']}, failed {totals['failed']}")
 
 

@@ -8,6 +8,7 @@ A lease that expires (the worker died) makes the row due again for the next work
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -15,8 +16,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 from app.models_base import UTCDateTime, utcnow
 
-MESSAGE_STATES = ("pending", "sending", "sent", "retry", "failed")
-MESSAGE_KINDS = ("appeal", "confirmation", "digest", "bundle", "impact", "notice")
+
+class MessageState(StrEnum):
+    """Where a message is (see the module's docstring); a `StrEnum`, so it compares and stores as its text."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+DUE_STATES = (MessageState.PENDING, MessageState.RETRY)  # the worker may claim these
+WAITING_STATES = (MessageState.PENDING, MessageState.RETRY, MessageState.SENDING)  # not sent yet
+FINISHED_STATES = (MessageState.SENT, MessageState.FAILED)
 
 
 class OutboundMessage(db.Model):
@@ -46,7 +59,7 @@ class OutboundMessage(db.Model):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[str] = mapped_column(String(16), default=MessageState.PENDING)
     # Fixed when queued and kept on every retry, so that a receiver can drop a duplicate.
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     sender: Mapped[str] = mapped_column(String(320))

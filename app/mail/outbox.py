@@ -20,10 +20,9 @@ from app.mail.compose import (
     new_message_id,
     sender_address,
 )
-from app.mail.models import OutboundMessage
+from app.mail.models import FINISHED_STATES, WAITING_STATES, MessageState, OutboundMessage
 from app.models_base import utcnow
 
-DUE_STATES = ("pending", "retry")
 _outbox = OutboundMessage.__table__  # bulk updates go through Core: one statement, many rows
 
 
@@ -46,7 +45,7 @@ def enqueue(
     now = utcnow()
     row = OutboundMessage(
         kind=kind,
-        state="pending",
+        state=MessageState.PENDING,
         message_id=message_id,
         sender=sender_address(),
         recipient=recipient[:320],
@@ -63,7 +62,7 @@ def enqueue(
         row.raw = message_bytes(msg)
     except (AddressError, UnicodeError, ValueError, MessageError) as error:
         reason = error.code if isinstance(error, AddressError) else type(error).__name__
-        row.state, row.failed_at, row.raw = "failed", now, b""
+        row.state, row.failed_at, row.raw = MessageState.FAILED, now, b""
         row.subject = header_text(email.subject, 300)
         row.last_reply = f"not sent: the message could not be composed ({reason})"
     db.session.add(row)
@@ -84,16 +83,13 @@ def recent_messages_to(recipient: str, kinds: tuple[str, ...], within: timedelta
     )
 
 
-WAITING_STATES = ("pending", "retry", "sending")
-
-
 def withdraw(appeal_ids: list[int], reason: str, now: datetime | None = None) -> int:
     """Messages of these appeals not yet sent will never be: `failed` with `reason` (a supporter's erasure)."""
     now = now or utcnow()
     return db.session.execute(
         update(OutboundMessage)
         .where(OutboundMessage.appeal_id.in_(appeal_ids), OutboundMessage.state.in_(WAITING_STATES))
-        .values(state="failed", failed_at=now, last_reply=reason, lease_token=None, lease_expires_at=None)
+        .values(state=MessageState.FAILED, failed_at=now, last_reply=reason, lease_token=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     ).rowcount
 
@@ -121,7 +117,7 @@ def blank_finished(kind: str, before: datetime) -> None:
         update(OutboundMessage)
         .where(
             OutboundMessage.kind == kind,
-            OutboundMessage.state.in_(("sent", "failed")),
+            OutboundMessage.state.in_(FINISHED_STATES),
             OutboundMessage.created_at < before,
             OutboundMessage.raw != b"",
         )

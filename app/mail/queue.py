@@ -16,10 +16,9 @@ from sqlalchemy import and_, bindparam, case, func, or_, select, update
 
 from app.cases.models import Target, TargetAddress
 from app.extensions import db
-from app.mail.models import OutboundMessage
+from app.mail.models import DUE_STATES, MessageState, OutboundMessage
 from app.models_base import utcnow
 
-DUE_STATES = ("pending", "retry")
 _outbox = OutboundMessage.__table__  # bulk updates go through Core: one statement, many rows
 
 
@@ -41,7 +40,7 @@ class Fate:
     """What happened to one claimed message."""
 
     message: ClaimedMessage
-    outcome: str  # "sent", "retry", "failed"
+    outcome: MessageState  # SENT, RETRY or FAILED
     reply: str
     hard_bounce: bool = False
 
@@ -81,7 +80,11 @@ def claim_due_messages(limit: int, lease: timedelta, now: datetime | None = None
     if deferred:
         db.session.execute(
             update(_outbox)
-            .where(_outbox.c.id == bindparam("mid"), or_(_outbox.c.state == "pending", _outbox.c.state == "retry"))
+            .where(
+                _outbox.c.id == bindparam("mid"),
+                # Spelled out: an expanding IN cannot take part in a statement executed for many rows.
+                or_(_outbox.c.state == MessageState.PENDING, _outbox.c.state == MessageState.RETRY),
+            )
             .values(next_attempt_at=bindparam("when")),
             [{"mid": mid, "when": when} for mid, when in deferred.items()],
         )
@@ -93,7 +96,7 @@ def claim_due_messages(limit: int, lease: timedelta, now: datetime | None = None
             update(_outbox)
             .where(_outbox.c.id.in_(allowed), _outbox.c.state.in_(DUE_STATES))
             .values(
-                state="sending",
+                state=MessageState.SENDING,
                 lease_token=token,
                 lease_expires_at=now + lease,
                 attempts=_outbox.c.attempts + 1,
@@ -123,12 +126,12 @@ def claim_due_messages(limit: int, lease: timedelta, now: datetime | None = None
 def recover_expired_leases(now: datetime) -> None:
     """Messages leased by a worker that died are due again; one that keeps killing workers is set aside."""
     max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
-    expired = and_(_outbox.c.state == "sending", _outbox.c.lease_expires_at < now)
+    expired = and_(_outbox.c.state == MessageState.SENDING, _outbox.c.lease_expires_at < now)
     db.session.execute(
         update(_outbox)
         .where(expired, _outbox.c.attempts >= max_attempts)
         .values(
-            state="failed",
+            state=MessageState.FAILED,
             failed_at=now,
             lease_token=None,
             lease_expires_at=None,
@@ -139,7 +142,7 @@ def recover_expired_leases(now: datetime) -> None:
         update(_outbox)
         .where(expired)
         .values(
-            state="retry",
+            state=MessageState.RETRY,
             next_attempt_at=now,
             lease_token=None,
             lease_expires_at=None,
@@ -162,7 +165,7 @@ def _apply_pacing(candidates, now: datetime) -> tuple[list[int], dict[int, datet
             OutboundMessage.target_address_id == address, OutboundMessage.sent_at > window_start
         )
         leased = select(OutboundMessage.id).where(
-            OutboundMessage.state == "sending",
+            OutboundMessage.state == MessageState.SENDING,
             OutboundMessage.lease_expires_at >= now,
             OutboundMessage.target_address_id == address,
         )
@@ -212,8 +215,8 @@ def record_fates(fates: list[Fate], now: datetime | None = None) -> None:
     for fate in fates:
         attempts = fate.message.attempts  # counted when the message was claimed
         outcome = fate.outcome
-        if outcome == "retry" and attempts >= max_attempts:
-            outcome = "failed"
+        if outcome == MessageState.RETRY and attempts >= max_attempts:
+            outcome = MessageState.FAILED
         params.append(
             {
                 "mid": fate.message.id,
@@ -221,9 +224,9 @@ def record_fates(fates: list[Fate], now: datetime | None = None) -> None:
                 "b_state": outcome,
                 "b_reply": fate.reply[:2000],
                 "b_delivered_to": fate.message.envelope_to,
-                "b_sent_at": now if outcome == "sent" else None,
-                "b_failed_at": now if outcome == "failed" else None,
-                "b_next_at": now + backoff(attempts) if outcome == "retry" else now,
+                "b_sent_at": now if outcome == MessageState.SENT else None,
+                "b_failed_at": now if outcome == MessageState.FAILED else None,
+                "b_next_at": now + backoff(attempts) if outcome == MessageState.RETRY else now,
             }
         )
     db.session.execute(
@@ -249,7 +252,9 @@ def _record_bounces(fates: list[Fate]) -> None:
     threshold = current_app.config["MAIL_BOUNCES_BEFORE_FAILING"]
     bounced = [f.message.target_address_id for f in fates if f.hard_bounce and f.message.target_address_id]
     # Only addresses that had bounced before need their count reset (most never bounce: no write at all).
-    delivered = {f.message.target_address_id for f in fates if f.outcome == "sent" and f.message.address_bounces}
+    delivered = {
+        f.message.target_address_id for f in fates if f.outcome == MessageState.SENT and f.message.address_bounces
+    }
     for address_id in bounced:
         db.session.execute(
             update(TargetAddress)
@@ -279,7 +284,7 @@ def renew_leases(messages: list[ClaimedMessage], lease: timedelta, now: datetime
             .where(
                 _outbox.c.id.in_(ids),
                 _outbox.c.lease_token == messages[0].lease_token,
-                _outbox.c.state == "sending",
+                _outbox.c.state == MessageState.SENDING,
             )
             .values(lease_expires_at=now + lease)
             .returning(_outbox.c.id)
@@ -296,7 +301,7 @@ def release_leases(messages: list[ClaimedMessage]) -> None:
     db.session.execute(
         update(_outbox)
         .where(_outbox.c.id == bindparam("mid"), _outbox.c.lease_token == bindparam("token"))
-        .values(state="retry", lease_token=None, lease_expires_at=None, attempts=_outbox.c.attempts - 1),
+        .values(state=MessageState.RETRY, lease_token=None, lease_expires_at=None, attempts=_outbox.c.attempts - 1),
         [{"mid": m.id, "token": m.lease_token} for m in messages],
     )
     db.session.commit()

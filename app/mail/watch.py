@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from app.cases.models import Case, Target, TargetAddress
 from app.extensions import db
-from app.mail.models import OutboundMessage
+from app.mail.models import WAITING_STATES, MessageState, OutboundMessage
 from app.models_base import utcnow
 
 _outbox = OutboundMessage.__table__
@@ -23,11 +23,11 @@ class OutboxStatus:
 
 def outbox_status(now: datetime | None = None) -> OutboxStatus:
     now = now or utcnow()
-    counts = dict.fromkeys(("pending", "sending", "sent", "retry", "failed"), 0)
+    counts = dict.fromkeys(MessageState, 0)
     for state, count in db.session.execute(select(OutboundMessage.state, func.count()).group_by(OutboundMessage.state)):
         counts[state] = count
     oldest = db.session.scalar(
-        select(func.min(OutboundMessage.created_at)).where(OutboundMessage.state.in_(("pending", "retry", "sending")))
+        select(func.min(OutboundMessage.created_at)).where(OutboundMessage.state.in_(WAITING_STATES))
     )
     return OutboxStatus(counts, (now - oldest) if oldest else None)
 
@@ -51,7 +51,7 @@ def delivery_by_target() -> list[TargetDelivery]:
     ).all()
     counts: dict[int, dict[str, int]] = {}
     for target_id, state, count in rows:
-        counts.setdefault(target_id, dict.fromkeys(("pending", "sending", "sent", "retry", "failed"), 0))[state] = count
+        counts.setdefault(target_id, dict.fromkeys(MessageState, 0))[state] = count
     targets = db.session.execute(select(Target, Case.slug).join(Case, Case.id == Target.case_id).order_by(Case.slug))
     return [
         TargetDelivery(
@@ -60,7 +60,7 @@ def delivery_by_target() -> list[TargetDelivery]:
             slug,
             target.paused,
             list(target.addresses),
-            counts.get(target.id, dict.fromkeys(("pending", "sending", "sent", "retry", "failed"), 0)),
+            counts.get(target.id, dict.fromkeys(MessageState, 0)),
         )
         for target, slug in targets
     ]
@@ -75,7 +75,7 @@ def throughput(within: timedelta = timedelta(hours=1), now: datetime | None = No
 
 def failed_messages(limit: int = 100, before_id: int | None = None) -> list[OutboundMessage]:
     """The most recent failures first, paginated by id."""
-    query = select(OutboundMessage).where(OutboundMessage.state == "failed")
+    query = select(OutboundMessage).where(OutboundMessage.state == MessageState.FAILED)
     if before_id:
         query = query.where(OutboundMessage.id < before_id)
     return list(db.session.scalars(query.order_by(OutboundMessage.id.desc()).limit(limit)))
@@ -84,7 +84,7 @@ def failed_messages(limit: int = 100, before_id: int | None = None) -> list[Outb
 def retry_failed(*, message_id: int | None = None, target_id: int | None = None, now: datetime | None = None) -> int:
     """Put failed messages back in the queue (one, or all of one authority's); their Message-ID is kept."""
     now = now or utcnow()
-    query = update(_outbox).where(_outbox.c.state == "failed")
+    query = update(_outbox).where(_outbox.c.state == MessageState.FAILED)
     if message_id is not None:
         query = query.where(_outbox.c.id == message_id)
     elif target_id is not None:
@@ -94,4 +94,6 @@ def retry_failed(*, message_id: int | None = None, target_id: int | None = None,
         raise ValueError("name a message or a target")
     # Withdrawn letters (the supporter asked for erasure) have no body left and are never retried.
     query = query.where(_outbox.c.raw != b"")
-    return db.session.execute(query.values(state="retry", attempts=0, next_attempt_at=now, failed_at=None)).rowcount
+    return db.session.execute(
+        query.values(state=MessageState.RETRY, attempts=0, next_attempt_at=now, failed_at=None)
+    ).rowcount

@@ -25,9 +25,12 @@ from flask import Flask
 from app.addresses import AddressError, wire_address
 from app.extensions import db
 from app.mail import queue
+from app.mail.models import MessageState
 from app.mail.queue import ClaimedMessage, Fate
 
 log = logging.getLogger(__name__)
+
+DRAIN_CRASHES = 3  # `--drain` gives up after this many crashes of a lane in a row (a long-running worker never does)
 
 
 @dataclass
@@ -176,9 +179,9 @@ def deliver(connection: SMTPConnection, message: ClaimedMessage, signer: Signer)
         code, text = smtp.data(data)
         if code != 250:
             return _refused(connection, message, code, text)
-        return Fate(message, "sent", _reply(code, text))
+        return Fate(message, MessageState.SENT, _reply(code, text))
     except Unsendable as error:
-        return Fate(message, "failed", f"not sent: {error}"[:500])
+        return Fate(message, MessageState.FAILED, f"not sent: {error}"[:500])
     except smtplib.SMTPResponseException as error:  # e.g. 354 not offered, or a reply to an unexpected command
         return _refused(connection, message, error.smtp_code, error.smtp_error)
     except (TimeoutError, smtplib.SMTPException, OSError) as error:
@@ -187,11 +190,13 @@ def deliver(connection: SMTPConnection, message: ClaimedMessage, signer: Signer)
             reply = f"connection lost after the message was sent, fate unknown; will resend it ({error!r})"
         else:
             reply = f"connection failed: {error!r}"
-        return Fate(message, "retry", reply[:500])
+        return Fate(message, MessageState.RETRY, reply[:500])
     except Exception as error:  # noqa: BLE001 - one message must never stop the worker
         log.exception("message %s: unexpected error while sending", message.id)
         connection.drop()
-        return Fate(message, "retry", f"unexpected error while sending: {type(error).__name__}: {error}"[:500])
+        return Fate(
+            message, MessageState.RETRY, f"unexpected error while sending: {type(error).__name__}: {error}"[:500]
+        )
     finally:
         connection.reset_encoding()
 
@@ -206,8 +211,8 @@ def _refused(connection, message, code: int, text, recipient: bool = False) -> F
         except (smtplib.SMTPException, OSError, AttributeError):
             connection.drop()
     if 400 <= code < 500 or code < 200:
-        return Fate(message, "retry", reply)
-    return Fate(message, "failed", reply, hard_bounce=recipient)
+        return Fate(message, MessageState.RETRY, reply)
+    return Fate(message, MessageState.FAILED, reply, hard_bounce=recipient)
 
 
 class Worker:
@@ -257,8 +262,12 @@ class Worker:
                 except Exception as error:  # noqa: BLE001 - a lane's crash must never stop delivery
                     crashes += 1
                     self.errors.append(error)
-                    log.exception("mail lane crashed (%d in a row); restarting it", crashes)
                     _quietly_rollback()
+                    if drain and crashes >= DRAIN_CRASHES:
+                        # A one-off drain (cron) reports the trouble and ends instead of trying forever.
+                        log.exception("mail lane crashed %d times in a row; giving up this drain", crashes)
+                        return
+                    log.exception("mail lane crashed (%d in a row); restarting it", crashes)
                     self.stop.wait(min(60.0, self.idle_seconds * 2**crashes))
                 finally:
                     db.session.remove()
@@ -309,7 +318,7 @@ class Worker:
                 failures_in_a_row = failures_in_a_row + 1 if fate.reply.startswith("connection failed") else 0
                 if failures_in_a_row >= 3:
                     # The server is unreachable: put the rest of the batch back for later, pause a moment.
-                    unrecorded.extend(Fate(m, "retry", fate.reply) for m in pending)
+                    unrecorded.extend(Fate(m, MessageState.RETRY, fate.reply) for m in pending)
                     pending = []
                     self.stop.wait(min(5.0, self.idle_seconds))
                 if len(unrecorded) >= self.record_every:
